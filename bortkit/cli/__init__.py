@@ -1,0 +1,73 @@
+"""The `bortkit` command line.
+
+Each subcommand lives in its own module `bortkit/cli/<name>.py` exposing
+`register(subparsers)`; `register` adds a parser and sets `func=handler(args) -> int`.
+Errors a user can cause (bad specs, missing files, bad values) are raised as `ValueError`,
+`TypeError` or `FileNotFoundError` and printed as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from typing import Sequence
+
+# Order shown in `bortkit --help`. A module that is not present in this checkout is skipped.
+SUBCOMMANDS = (
+    "arch",
+    "profile",
+    "data",
+    "teacher",
+    "fptas",
+    "pretrain",
+    "finetune",
+    "agora",
+    "run",
+    "pipeline",
+)
+
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bortkit",
+        description="Reproduce and explore Bort: OSE by FPTAS, KD pretraining, fine-tuning, Agora.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module_name = f"{__name__}.{name}"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import bortkit  # noqa: F401 - sets the offline environment first
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"bortkit {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"bortkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]

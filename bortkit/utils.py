@@ -1,0 +1,63 @@
+"""Process-wide helpers: the offline environment, the cache folder, seeding, logging."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def cache_dir() -> Path:
+    """The folder for generated caches (datasets, adapted teacher, corpus).
+
+    `BORTKIT_CACHE` if set; else `<checkout>/.cache` when bortkit runs from a source checkout
+    (the usual case: `make` installs it editable); else `~/.cache/bortkit`.
+    """
+    env = os.environ.get("BORTKIT_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / ".cache"
+    return Path.home() / ".cache" / "bortkit"
+
+
+def configure_offline() -> None:
+    """Make Hugging Face libraries work offline by default, with a project-local datasets cache.
+
+    Values the user already set win (`setdefault`), so someone online can pass hub names with
+    ``BORTKIT_ONLINE=1`` (or by setting ``HF_HUB_OFFLINE=0`` themselves).
+    """
+    if os.environ.get("BORTKIT_ONLINE", "0") not in ("", "0", "false", "False"):
+        return
+    for var in _OFFLINE_VARS:
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("HF_DATASETS_CACHE", str(cache_dir() / "datasets"))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and (if installed) torch; the one call notebooks make."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover - numpy is a hard dependency in practice
+        pass
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+
+
+__all__ = ["cache_dir", "configure_offline", "set_seed"]

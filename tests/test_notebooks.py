@@ -1,0 +1,82 @@
+"""Every notebook in notebooks/: structure (fast) and a papermill smoke run (marked notebook).
+
+A new notebook is tested by adding it to notebooks/; add its headline checks to CHECKS below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+REQUIRED = {"output_dir", "seed", "smoke"}
+_DEF = re.compile(r"^\s*(def|class|async\s+def)\s", re.MULTILINE)
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_structure(path):
+    import papermill
+
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown", "first cell must be the markdown title"
+    code = _code_cells(nb)
+    assert code and "parameters" in code[0].metadata.get("tags", []), (
+        "the first code cell must be tagged 'parameters'"
+    )
+    params = papermill.inspect_notebook(str(path))
+    assert REQUIRED <= set(params), f"parameters cell lacks {REQUIRED - set(params)}"
+    first = [line.split(":")[0].split("=")[0].strip() for line in code[0].source.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert first[:3] == ["output_dir", "seed", "smoke"], "parameters must start output_dir, seed, smoke"
+    for cell in code:
+        assert not cell.get("outputs"), "notebooks are committed without outputs"
+        assert cell.get("execution_count") is None, "notebooks are committed without counts"
+        assert not _DEF.search(cell.source), "no def/class in notebooks: it belongs in bortkit"
+
+
+# Headline checks per notebook, on its summary.json: key -> predicate.
+CHECKS = {
+    "01_profile": lambda s: s["n_models"] >= 2 and all(v > 0 for v in s["latency_ms"].values()),
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_execute_smoke(path, tmp_path):
+    import papermill
+
+    out_dir = tmp_path / path.stem
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters=dict(smoke=True, seed=0, output_dir=str(out_dir)),
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
+    summary_path = out_dir / "summary.json"
+    assert summary_path.is_file(), "the notebook must write summary.json last"
+    summary = json.loads(summary_path.read_text())
+    assert isinstance(summary, dict) and summary
+    check = CHECKS.get(path.stem)
+    if check is not None:
+        assert check(summary), f"headline check failed for {path.stem}: {summary}"
+    assert list(out_dir.glob("*.html")), "the notebook must save its figures as HTML"
