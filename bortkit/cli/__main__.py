@@ -1,0 +1,7 @@
+"""`python -m bortkit.cli ...` runs the `bortkit` command."""
+
+import sys
+
+from bortkit.cli import main
+
+sys.exit(main())
