@@ -31,8 +31,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/bortkit pipeline --profile $(PROFILE)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the `browser` test tier (Playwright drives it; no browser download).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "browser-deps: /usr/bin/chromium missing and not root; run 'sudo apt-get install -y chromium' (the browser tests skip without it)"; fi
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

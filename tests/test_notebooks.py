@@ -53,7 +53,14 @@ def test_structure(path):
 
 # Headline checks per notebook, on its summary.json: key -> predicate.
 CHECKS = {
+    "05_agora": lambda s: s["n_rounds"] >= 1 and all(a > b for a, b in zip(s["thetas_per_round"], s["thetas_per_round"][1:])) and 0 <= s["best_dev_accuracy"] <= 1,
+    "03_pretrain": lambda s: s["steps"] >= 1 and 0 <= s["kd_accuracy"] <= 1
+    and 0 <= s["mlm_accuracy"] <= 1 and s["kd_loss"] > 0 and s["model_dir"],
+    "04_finetune": lambda s: s["n_theta"] >= 2 and {"random-init", "minilm"} <= set(s["test_accuracy"])
+    and 0 < s["labeller_val_accuracy"] <= 1,
     "01_profile": lambda s: s["n_models"] >= 2 and all(v > 0 for v in s["latency_ms"].values()),
+    "02_fptas": lambda s: 0 < s["n_trained"] <= s["n_space"] and s["chosen_arch"]["hidden_size"] > 0
+    and s["chosen_w"] > 0 and s["front_size"] >= 1,
 }
 
 

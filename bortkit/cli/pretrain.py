@@ -1,0 +1,122 @@
+"""`bortkit pretrain --arch SPEC --steps N --out DIR [--resume]`: KD pretraining from the CLI.
+
+Multi-GPU / multi-node: ``accelerate launch -m bortkit.cli pretrain ...`` or
+``torchrun --nproc_per_node 4 -m bortkit.cli pretrain ...`` run the same loop data-parallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pretrain",
+        help="pretrain an architecture by knowledge distillation (or plain MLM)",
+        description="Pretrain a BertForMaskedLM of shape SPEC by KD from the MLM-adapted MiniLM "
+        "teacher on the builtin corpus; checkpoints, exact --resume, export to OUT/model.",
+    )
+    p.add_argument("--arch", required=True,
+                   help="a preset, D,A,H,I[,V], or a folder/file with chosen_arch.json")
+    p.add_argument("--steps", type=int, required=True, help="optimiser steps")
+    p.add_argument("--out", required=True, help="output folder (checkpoints, model/, result.json)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--objective", default="kd", choices=("kd", "mlm", "hidden"))
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seq-len", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup-ratio", type=float, default=0.06)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--w-mlm", type=float, default=0.1)
+    p.add_argument("--w-kd", type=float, default=0.5)
+    p.add_argument("--kd-variant", default="kl", choices=("kl", "bort-code"))
+    p.add_argument("--clip-weights", type=float, default=None, help="clamp weights to [-c, c]")
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--eval-blocks", type=int, default=128, help="held-out blocks evaluated")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--teacher", default="default",
+                   help="'default' (bortkit.teacher.load_teacher), 'smoke', or a model folder")
+    p.add_argument("--corpus-file", default=None,
+                   help="plain-text corpus (paragraphs split by blank lines; the last 10%% are "
+                   "held out) instead of the builtin corpus")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _teacher(name: str, objective: str) -> tuple[Any, Any]:
+    if name in ("default", "smoke"):
+        from bortkit.teacher import load_teacher
+
+        return load_teacher(smoke=name == "smoke")
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"--teacher {name!r}: not 'default', 'smoke' or a model folder")
+    from transformers import AutoModel, AutoTokenizer, BertForMaskedLM
+
+    model = (AutoModel if objective == "hidden" else BertForMaskedLM).from_pretrained(path)
+    if (path / "tokenizer.json").is_file() or (path / "vocab.txt").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    else:
+        from bortkit.teacher import load_tokenizer
+
+        tokenizer = load_tokenizer()
+    return model.eval(), tokenizer
+
+
+def _corpus(path: str | None) -> Any:
+    from bortkit.corpus import Corpus, build_corpus
+
+    if path is None:
+        return build_corpus()
+    text = Path(path).expanduser().read_text(encoding="utf-8")
+    paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    if len(paras) < 2:
+        raise ValueError(f"--corpus-file {path!r} needs at least 2 paragraphs (blank-line split)")
+    n_held = max(1, len(paras) // 10)
+    return Corpus.from_texts(paras[:-n_held], paras[-n_held:])
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from bortkit.distill import build_student
+    from bortkit.pretrain import PretrainConfig, pretrain, resolve_arch
+    from bortkit.surrogate import corpus_blocks
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = resolve_arch(args.arch)
+    cfg = PretrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay, objective=args.objective, w_mlm=args.w_mlm,
+        w_kd=args.w_kd, temperature=args.temperature, kd_variant=args.kd_variant,
+        clip_weights=args.clip_weights, eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every, seed=args.seed)
+    if args.objective == "mlm" and args.teacher in ("default", "smoke"):
+        from bortkit.teacher import load_tokenizer
+
+        teacher, tokenizer = None, load_tokenizer()
+    else:
+        teacher, tokenizer = _teacher(args.teacher, args.objective)
+    blocks = corpus_blocks(_corpus(args.corpus_file), tokenizer, seq_len=args.seq_len,
+                           max_heldout_blocks=args.eval_blocks)
+    student = build_student(spec, tokenizer, seed=args.seed)
+    res = pretrain(student, tokenizer=tokenizer, train_blocks=blocks.train,
+                   heldout_blocks=blocks.heldout, teacher=teacher, config=cfg,
+                   output_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    start = f"resumed at {res.resumed_from}" if res.resumed_from else "from scratch"
+    print(f"{spec.label}: {res.steps} steps ({start}), "
+          f"final train loss {res.final_train_loss:.6f}, held-out accuracy "
+          f"{res.final.accuracy:.4f} (loss {res.final.loss:.4f}); model in {res.model_dir}")
+    return 0
+
+
+__all__ = ["register", "run"]

@@ -1,0 +1,151 @@
+"""Figures for notebook 01: model sizes and CPU latency.
+
+Each figure is two steps (optuna's `_get_..._info` / `_get_..._plot`): a `*_data` function
+shapes `bortkit.profile` records into a small frozen record that tests assert on, and a
+`*_figure` function draws it with plotly. No measuring happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # records only; importing bortkit.profile does not import torch
+    from bortkit.profile import ProfileReport, SizeRow
+
+_PARTS = ("embeddings", "encoder", "pooler")
+
+
+def _go() -> Any:
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:  # pragma: no cover - plotly is pinned in requirements.txt
+        raise ImportError("bortkit.plots needs plotly: pip install plotly") from exc
+    return go
+
+
+@dataclass(frozen=True)
+class SizeBreakdownData:
+    """Millions of parameters per part (embeddings / encoder / pooler), one entry per model."""
+
+    names: tuple[str, ...]
+    parts: tuple[str, ...]
+    millions: tuple[tuple[float, ...], ...]  # (part, model)
+    net_fraction: tuple[float, ...]
+    reference: str
+
+
+def size_breakdown_data(rows: Sequence[SizeRow]) -> SizeBreakdownData:
+    """Shape `profile.size_rows(...)` for the stacked size bars."""
+    if not rows:
+        raise ValueError("rows is empty: give at least one SizeRow")
+    return SizeBreakdownData(
+        names=tuple(r.name for r in rows),
+        parts=_PARTS,
+        millions=tuple(tuple(getattr(r, part) / 1e6 for r in rows) for part in _PARTS),
+        net_fraction=tuple(r.net_fraction for r in rows),
+        reference=rows[0].reference,
+    )
+
+
+def size_breakdown_figure(rows: Sequence[SizeRow]) -> Any:
+    """Stacked bars: where each model's parameters live (embeddings dominate the small ones)."""
+    go = _go()
+    data = size_breakdown_data(rows)
+    fig = go.Figure()
+    for part, values in zip(data.parts, data.millions):
+        fig.add_bar(name=part, x=list(data.names), y=list(values),
+                    hovertemplate="%{x}<br>" + part + ": %{y:.2f}M<extra></extra>")
+    totals = [sum(col) for col in zip(*data.millions)]
+    fig.add_scatter(
+        x=list(data.names), y=totals, mode="text", showlegend=False, hoverinfo="skip",
+        text=[f"{f:.0%}" for f in data.net_fraction], textposition="top center",
+    )
+    fig.update_layout(
+        barmode="stack",
+        title=f"Parameters by part (labels: net size as a fraction of {data.reference})",
+        xaxis_title="model", yaxis_title="parameters (millions)", legend_title="part",
+    )
+    return fig
+
+
+@dataclass(frozen=True)
+class LatencyData:
+    """Per-model latency with its spread, and size, for the latency figures."""
+
+    names: tuple[str, ...]
+    params_m: tuple[float, ...]
+    latency_ms: tuple[float, ...]  # median
+    err_minus: tuple[float, ...]  # median - p25
+    err_plus: tuple[float, ...]  # p75 - median
+    seq_len: int
+    batch_size: int
+    threads: int
+
+
+def latency_data(report: ProfileReport) -> LatencyData:
+    """Shape a `profile.ProfileReport` for `latency_scatter_figure` and `latency_bars_figure`."""
+    lats = report.latencies
+    if not lats:
+        raise ValueError("report holds no latencies")
+    first = lats[0]
+    return LatencyData(
+        names=tuple(lat.name for lat in lats),
+        params_m=tuple(lat.n_params / 1e6 for lat in lats),
+        latency_ms=tuple(lat.latency_ms for lat in lats),
+        err_minus=tuple(lat.latency_ms - lat.p25_ms for lat in lats),
+        err_plus=tuple(lat.p75_ms - lat.latency_ms for lat in lats),
+        seq_len=first.seq_len,
+        batch_size=first.batch_size,
+        threads=first.threads,
+    )
+
+
+def _conditions(d: LatencyData) -> str:
+    return f"batch {d.batch_size}, seq {d.seq_len}, {d.threads} threads, fp32"
+
+
+def latency_scatter_figure(report: ProfileReport) -> Any:
+    """Median latency against parameter count, log-log, one labelled point per model."""
+    go = _go()
+    d = latency_data(report)
+    fig = go.Figure(go.Scatter(
+        x=list(d.params_m), y=list(d.latency_ms), mode="markers+text", text=list(d.names),
+        textposition="top center", marker=dict(size=10),
+        error_y=dict(type="data", symmetric=False, array=list(d.err_plus),
+                     arrayminus=list(d.err_minus)),
+        hovertemplate="%{text}<br>%{x:.1f}M params<br>%{y:.2f} ms<extra></extra>",
+    ))
+    fig.update_layout(
+        title=f"CPU latency vs size ({_conditions(d)}; bars: IQR)",
+        xaxis=dict(title="parameters (millions, log)", type="log"),
+        yaxis=dict(title="median latency (ms, log)", type="log"),
+    )
+    return fig
+
+
+def latency_bars_figure(report: ProfileReport) -> Any:
+    """Median latency per model, sorted, with interquartile error bars."""
+    go = _go()
+    d = latency_data(report)
+    order = sorted(range(len(d.names)), key=lambda i: d.latency_ms[i])
+    fig = go.Figure(go.Bar(
+        x=[d.names[i] for i in order], y=[d.latency_ms[i] for i in order],
+        error_y=dict(type="data", symmetric=False, array=[d.err_plus[i] for i in order],
+                     arrayminus=[d.err_minus[i] for i in order]),
+        hovertemplate="%{x}: %{y:.2f} ms<extra></extra>",
+    ))
+    fig.update_layout(title=f"Median CPU latency ({_conditions(d)}; bars: IQR)",
+                      xaxis_title="model", yaxis_title="median latency (ms)")
+    return fig
+
+
+__all__ = [
+    "LatencyData",
+    "SizeBreakdownData",
+    "latency_bars_figure",
+    "latency_data",
+    "latency_scatter_figure",
+    "size_breakdown_data",
+    "size_breakdown_figure",
+]

@@ -1,0 +1,223 @@
+"""Pareto explorer for an FPTAS run: filter, preview ε-trimming, inspect and export candidates.
+
+`ParetoExplorer(result)` builds, from `bortkit.plots.pareto`'s record, a plotly `FigureWidget`
+of all of Ξ in the (p, i) plane coloured by surrogate error, plus ipywidgets controls. Stable
+attributes (a browser test drives them):
+
+* `figure`: the `FigureWidget`; traces in `TRACES` order, each point's `customdata` is its
+  candidate index. Clicking a point calls `select(index)`.
+* `card`: an `ipywidgets.HTML` whose text reads ``D=… A=… H=… I=… p=… i=… e=… W=… θ=…``.
+* `epsilon_slider`: ε for the trimming preview; `kept_label` says how many would be trained;
+  the "kept at ε" trace rings the representatives.
+* `params_range`, `ops_range`, `error_range`: `FloatRangeSlider` filters.
+* `figure.layout.annotations`: the Bort-like and BERT-like shapes of Ξ.
+* `export_button` / `export(index, folder)`: write the selected candidate as an HF
+  ``config.json`` (`transformers.BertConfig`); `export_status` shows the path.
+* `widget`: the whole `VBox` to display.
+
+The data-shaping helpers (`filter_indices`, `trim_preview`, `card_text`) are plain functions
+so tests check them without a browser. Nothing downstream depends on widget state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from bortkit import fptas
+from bortkit.fptas import Candidate, FptasResult
+from bortkit.plots.pareto import pareto_data
+
+TRACES = ("trained", "not trained", "kept at ε", "Pareto front", "selected")
+
+
+def filter_indices(
+    result: FptasResult,
+    *,
+    params: tuple[float, float] | None = None,
+    ops: tuple[float, float] | None = None,
+    error: tuple[float, float] | None = None,
+) -> list[int]:
+    """Candidate indices within the ranges (params in M, ops in GFLOP, error as a fraction).
+
+    An error range excludes untrained candidates (their error is unknown).
+    """
+    out = []
+    for c in result.candidates:
+        p, i = c.params / 1e6, c.ops / 1e9
+        if params and not params[0] <= p <= params[1]:
+            continue
+        if ops and not ops[0] <= i <= ops[1]:
+            continue
+        if error and (c.error is None or not error[0] <= c.error <= error[1]):
+            continue
+        out.append(c.index)
+    return out
+
+
+def trim_preview(result: FptasResult, epsilon: float) -> tuple[int, ...]:
+    """The representatives the run's trimming rule would train at `epsilon` (all of Ξ)."""
+    cfg = result.config
+    _, reps = fptas.trim([c.params for c in result.candidates],
+                         [c.ops for c in result.candidates], epsilon=epsilon, order=cfg.order,
+                         representative=cfg.representative)
+    return tuple(sorted(reps))
+
+
+def card_text(c: Candidate) -> str:
+    """One line per field: D, A, H, I, p, i, e, W, θ (e, W, θ are "—" when not trained)."""
+    s = c.spec
+    e = "—" if c.error is None else f"{c.error:.4f}"
+    w = "—" if c.w is None else f"{c.w:.4g}"
+    theta = "—" if c.theta is None else ", ".join(f"{k}={v:g}" for k, v in c.theta.items())
+    return (f"{s.label}\nD={s.D} A={s.A} H={s.H} I={s.I}\n"
+            f"p={c.params:,} i={c.ops:,}\ne={e} W={w}\nθ={theta}")
+
+
+def export_config(c: Candidate, folder: str | os.PathLike[str]) -> Path:
+    """Write `c`'s `transformers.BertConfig` to ``<folder>/<label>/config.json``."""
+    target = Path(folder) / c.spec.label
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "config.json"
+    c.spec.to_bert_config().to_json_file(str(path))
+    return path
+
+
+def _range(values: Sequence[float]) -> tuple[float, float]:
+    lo, hi = min(values), max(values)
+    return (lo, hi) if hi > lo else (lo, lo + 1e-9)
+
+
+class ParetoExplorer:
+    """Interactive explorer of an `FptasResult` (see the module docstring for attributes).
+
+    Args:
+        result: the run to explore.
+        export_dir: where `export` writes ``config.json`` folders by default.
+    """
+
+    def __init__(self, result: FptasResult, *, export_dir: str | os.PathLike[str] = "."):
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.result = result
+        self.export_dir = Path(export_dir)
+        self.data = pareto_data(result)
+        self.selected: int | None = None
+        d = self.data
+        self.figure = go.FigureWidget(
+            data=[go.Scatter(x=[], y=[], mode="markers", name=n) for n in TRACES],
+            layout=dict(title=d.title, height=500, xaxis_title="parameters p (M)",
+                        yaxis_title="operations i (GFLOP/seq)"))
+        f = self.figure.data
+        f[0].marker = dict(size=9, color=[], colorscale="Viridis", colorbar=dict(title="e"))
+        f[1].marker = dict(size=6, color="lightgray")
+        f[2].marker = dict(size=15, color="rgba(0,0,0,0)", line=dict(width=2, color="orange"))
+        f[3].marker = dict(size=5, color="black", symbol="cross")
+        f[4].marker = dict(size=16, color="red", symbol="star")
+        self.figure.layout.annotations = [  # where the Bort-like and BERT-like shapes sit
+            dict(x=d.params_m[k], y=d.ops_g[k], text=f"{name} {d.labels[k]}", showarrow=True,
+                 arrowhead=2, ax=30, ay=-30)
+            for name, k in d.landmarks.items()
+        ]
+        errors = [e for e in d.error if e is not None]
+        slider = dict(continuous_update=False, readout_format=".3g",
+                      layout=w.Layout(width="420px"))
+        self.params_range = w.FloatRangeSlider(description="p (M)", value=_range(d.params_m),
+                                               min=_range(d.params_m)[0],
+                                               max=_range(d.params_m)[1], step=1e-3, **slider)
+        self.ops_range = w.FloatRangeSlider(description="i (GFLOP)", value=_range(d.ops_g),
+                                            min=_range(d.ops_g)[0], max=_range(d.ops_g)[1],
+                                            step=1e-4, **slider)
+        self.error_range = w.FloatRangeSlider(description="e", value=_range(errors),
+                                              min=_range(errors)[0], max=_range(errors)[1],
+                                              step=1e-4, **slider)
+        self.epsilon_slider = w.FloatSlider(description="ε", value=result.config.epsilon,
+                                            min=0.01, max=0.95, step=0.01, **slider)
+        self.kept_label = w.HTML()
+        self.card = w.HTML(value="<pre>click a point</pre>")
+        self.export_button = w.Button(description="export config.json", icon="download")
+        self.export_status = w.HTML()
+        for ctl in (self.params_range, self.ops_range, self.error_range):
+            ctl.observe(lambda _change: self.refresh(), names="value")
+        self.epsilon_slider.observe(lambda _change: self._update_trim(), names="value")
+        self.export_button.on_click(lambda _b: self.export())
+        for trace in f[:4]:
+            trace.on_click(self._on_click)
+        self.widget = w.VBox([
+            w.HBox([w.VBox([self.params_range, self.ops_range, self.error_range]),
+                    w.VBox([self.epsilon_slider, self.kept_label])]),
+            self.figure,
+            w.HBox([self.card, w.VBox([self.export_button, self.export_status])]),
+        ])
+        self.refresh()
+        self.select(result.chosen.index)
+
+    # -- updates ---------------------------------------------------------------------------
+    def visible(self) -> list[int]:
+        """Indices passing the current filters (untrained ones ignore the error filter)."""
+        kw = dict(params=self.params_range.value, ops=self.ops_range.value)
+        trained = filter_indices(self.result, error=self.error_range.value, **kw)
+        untrained = [k for k in filter_indices(self.result, **kw) if self.data.error[k] is None]
+        return sorted(trained + untrained)
+
+    def _set(self, trace: int, idx: Sequence[int], color: bool = False) -> None:
+        d, t = self.data, self.figure.data[trace]
+        with self.figure.batch_update():
+            t.x = [d.params_m[k] for k in idx]
+            t.y = [d.ops_g[k] for k in idx]
+            t.customdata = list(idx)
+            t.hovertext = [d.hover(k) for k in idx]
+            t.hoverinfo = "text"
+            if color:
+                t.marker.color = [d.error[k] for k in idx]
+
+    def refresh(self) -> None:
+        """Redraw every trace from the filters, the ε preview and the selection."""
+        vis = self.visible()
+        self._set(0, [k for k in vis if self.data.error[k] is not None], color=True)
+        self._set(1, [k for k in vis if self.data.error[k] is None])
+        self._set(3, [k for k in self.data.front if k in set(vis)])
+        self._update_trim()
+        self._set(4, [] if self.selected is None else [self.selected])
+
+    def _update_trim(self) -> None:
+        eps = float(self.epsilon_slider.value)
+        kept = trim_preview(self.result, eps)
+        vis = set(self.visible())
+        self._set(2, [k for k in kept if k in vis])
+        self.kept_label.value = (f"ε={eps:.2f} keeps <b>{len(kept)}</b> of "
+                                 f"{self.result.n_space} candidates (run: ε="
+                                 f"{self.result.config.epsilon:g}, {self.result.n_trained})")
+
+    def _on_click(self, trace: Any, points: Any, _state: Any) -> None:
+        if points.point_inds:
+            self.select(int(trace.customdata[points.point_inds[0]]))
+
+    def select(self, index: int) -> Candidate:
+        """Show candidate `index`'s card and star it (what a click does)."""
+        if not 0 <= index < self.result.n_space:
+            raise ValueError(f"index must be in [0, {self.result.n_space}), got {index}")
+        self.selected = index
+        c = self.result.candidates[index]
+        self.card.value = f"<pre class='bortkit-card'>{card_text(c)}</pre>"
+        self._set(4, [index])
+        return c
+
+    def export(self, index: int | None = None, folder: str | os.PathLike[str] | None = None
+               ) -> Path:
+        """Write the selected (or `index`) candidate's HF config.json; returns its path."""
+        k = self.selected if index is None else index
+        if k is None:
+            raise ValueError("no candidate selected; click a point or pass index")
+        path = export_config(self.result.candidates[k], folder or self.export_dir)
+        self.export_status.value = f"wrote <code>{path}</code>"
+        return path
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+__all__ = ["TRACES", "ParetoExplorer", "card_text", "export_config", "filter_indices",
+           "trim_preview"]
