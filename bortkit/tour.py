@@ -9,6 +9,13 @@ subarchitecture is (2, 3, 3, 3, 2), shapes 3×3 and 3×2. The article's caption 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from bortkit import arch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bortkit.evaluators import Evaluator
+    from bortkit.fptas import FptasConfig, FptasResult
 
 
 @dataclass(frozen=True)
@@ -53,4 +60,94 @@ def article_param_count(net: ToyNetwork) -> int:
 ARTICLE_SOURCE = ToyNetwork((2, 4, 3, 4, 4))
 ARTICLE_EXTRACTED = ToyNetwork((2, 3, 3, 3, 2))
 
-__all__ = ["ARTICLE_EXTRACTED", "ARTICLE_SOURCE", "ToyNetwork", "article_param_count"]
+
+@dataclass(frozen=True)
+class AbncRow:
+    """Cost of the A (embeddings), B (one encoder layer) and C (pooler) parts of a spec.
+
+    The AB^nC property asks that A and C grow more slowly than every B: per-token cost of A
+    is a table lookup, while each B costs O(H² + HI) multiply-adds per token.
+    """
+
+    label: str
+    a_params: int
+    b_params: int
+    c_params: int
+    a_ops: int
+    b_ops: int
+    c_ops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def abnc_costs(specs: Sequence[arch.ArchSpec], *, seq_len: int = 128) -> tuple[AbncRow, ...]:
+    """Parameters and operations of the A, B and C parts of each spec (exact, from `arch`)."""
+    rows = []
+    for spec in specs:
+        n = min(seq_len, spec.max_position_embeddings)
+        counts = arch.count_params(spec)
+        one = arch.count_ops(spec.replace(num_hidden_layers=1), seq_len=n)
+        two = arch.count_ops(spec.replace(num_hidden_layers=2), seq_len=n)
+        b_ops = two.total - one.total
+        c_ops = 2 * spec.H * spec.H + spec.H  # pooler dense + tanh on one token
+        rows.append(AbncRow(spec.label, counts.embeddings, arch.layer_params(spec.H, spec.I),
+                            counts.pooler, one.total - b_ops - c_ops, b_ops, c_ops))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class EpsilonSweep:
+    """The FPTAS against exhaustive search on one evaluator, for several ε."""
+
+    epsilons: tuple[float, ...]
+    n_space: int
+    n_trained: tuple[int, ...]
+    w_ratio: tuple[float, ...]  # W(FPTAS choice) / W(exhaustive choice); goal >= 1 - ε
+    chosen: tuple[str, ...]
+    exhaustive_chosen: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def epsilon_sweep(
+    space: arch.SearchSpace,
+    *,
+    evaluator: Evaluator,
+    epsilons: Sequence[float],
+    config: FptasConfig,
+) -> tuple[EpsilonSweep, FptasResult]:
+    """Run exhaustive search once and the FPTAS per ε under the same budget and Θ.
+
+    Returns the sweep record and the exhaustive result (its front is the reference).
+    """
+    import dataclasses
+
+    from bortkit import baselines, fptas
+
+    if not epsilons:
+        raise ValueError("epsilon_sweep: epsilons must not be empty")
+    best = baselines.exhaustive(space, evaluator=evaluator, config=config, progress=False)
+    n_trained, ratios, chosen = [], [], []
+    for eps in epsilons:
+        cfg = dataclasses.replace(config, epsilon=float(eps))
+        res = fptas.search(space, evaluator=evaluator, config=cfg, progress=False)
+        n_trained.append(res.n_trained)
+        ratios.append(float(res.chosen.w) / float(best.chosen.w))
+        chosen.append(res.chosen.spec.label)
+    sweep = EpsilonSweep(tuple(float(e) for e in epsilons), best.n_space, tuple(n_trained),
+                         tuple(ratios), tuple(chosen), best.chosen.spec.label)
+    return sweep, best
+
+
+__all__ = [
+    "ARTICLE_EXTRACTED",
+    "ARTICLE_SOURCE",
+    "AbncRow",
+    "EpsilonSweep",
+    "ToyNetwork",
+    "abnc_costs",
+    "article_param_count",
+    "epsilon_sweep",
+]

@@ -53,6 +53,13 @@ def test_structure(path):
 
 # Headline checks per notebook, on its summary.json: key -> predicate.
 CHECKS = {
+    # The article's toy counts; fewer candidates trained as ε grows; the (1 − ε) guarantee on the
+    # synthetic evaluator; Agora's first round raises torus dev accuracy.
+    "00_tour": lambda s: s["toy_params_source"] == 72 and s["toy_params_extracted"] == 40
+    and all(a >= b for a, b in zip(s["n_trained"], s["n_trained"][1:]))
+    and s["n_trained"][-1] < s["n_space"]
+    and all(w >= 1 - e for w, e in zip(s["w_ratio"], s["epsilons"]))
+    and s["torus_dev_accuracy"][1] > s["torus_dev_accuracy"][0],
     "05_agora": lambda s: s["n_rounds"] >= 1 and all(a > b for a, b in zip(s["thetas_per_round"], s["thetas_per_round"][1:])) and 0 <= s["best_dev_accuracy"] <= 1,
     "03_pretrain": lambda s: s["steps"] >= 1 and 0 <= s["kd_accuracy"] <= 1
     and 0 <= s["mlm_accuracy"] <= 1 and s["kd_loss"] > 0 and s["model_dir"],

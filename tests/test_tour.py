@@ -18,3 +18,35 @@ def test_article_counts():
 def test_validation(xi, match):
     with pytest.raises(ValueError, match=match):
         ToyNetwork(xi)
+
+
+def test_abnc_costs_middle_layers_dominate_ops():
+    from bortkit import arch
+    from bortkit.tour import abnc_costs
+
+    (row,) = abnc_costs([arch.PRESETS["bert-base"]])
+    assert row.b_params == arch.layer_params(768, 3072)
+    assert row.b_ops > 100 * (row.a_ops + row.c_ops)  # A and C are cheap in operations
+    total = arch.count_ops(arch.PRESETS["bert-base"]).total
+    assert row.a_ops + 12 * row.b_ops + row.c_ops == total
+
+
+def test_epsilon_sweep_guarantee_on_synthetic_evaluator():
+    from bortkit import arch, fptas
+    from bortkit.evaluators import SyntheticEvaluator
+    from bortkit.plots import tour as tour_plots
+    from bortkit.tour import epsilon_sweep
+
+    sweep, best = epsilon_sweep(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(),
+                                epsilons=[0.1, 0.9], config=fptas.FptasConfig(steps=20))
+    assert sweep.n_trained[0] >= sweep.n_trained[1]
+    assert all(w >= 1 - e for w, e in zip(sweep.w_ratio, sweep.epsilons))
+    assert best.n_trained == sweep.n_space
+    fig = tour_plots.epsilon_sweep_figure(sweep)
+    assert [t.name for t in fig.data] == ["candidates trained", "W / W(exhaustive)", "goal 1 − ε"]
+    assert list(fig.data[0].y) == list(sweep.n_trained)
+    land = tour_plots.w_landscape(best)
+    assert len(land.labels) == best.n_trained and land.chosen == best.chosen.spec.label
+    with pytest.raises(ValueError, match="epsilons"):
+        epsilon_sweep(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(), epsilons=[],
+                      config=fptas.FptasConfig(steps=20))
