@@ -76,7 +76,8 @@ class _BatchPlan:
 
 
 def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
+    decay: list[Any] = []
+    no_decay: list[Any] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -268,7 +269,8 @@ def pretrain(
             for cb in callbacks:
                 if hasattr(cb, "on_eval"):
                     cb.on_eval(done, ev)
-        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+        if (ckpt_root is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0
+                and done < cfg.steps):
             state = {"step": done, "seconds": time.perf_counter() - t0, "config": cfg.to_dict(),
                      "curve": curve.to_dict()}
             _save_checkpoint(acc, ckpt_root, done, state, cfg.keep_checkpoints)

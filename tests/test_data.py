@@ -269,3 +269,20 @@ def test_cli_data_unknown_task_exits_2(capsys):
 
     assert main(["data", "glue-sst2"]) == 2
     assert "unknown task 'glue-sst2'" in capsys.readouterr().err
+
+
+def test_hub_name_used_when_online(monkeypatch):
+    import datasets
+
+    feats = datasets.Features({"sentence": datasets.Value("string"),
+                               "label": datasets.ClassLabel(names=["neg", "pos"])})
+    rows = {"sentence": [f"s {i}" for i in range(40)], "label": [i % 2 for i in range(40)]}
+    fake = datasets.DatasetDict(train=datasets.Dataset.from_dict(rows, features=feats),
+                                validation=datasets.Dataset.from_dict(rows, features=feats))
+    calls = []
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    monkeypatch.setattr(datasets, "load_dataset", lambda name: calls.append(name) or fake)
+    dd = load_task("someone/sst2-like", text_column="sentence")
+    assert calls == ["someone/sst2-like"]
+    assert dd["train"].features["label"].names == ["neg", "pos"]
+    assert len(dd["validation"]) == 40 and len(dd["train"]) + len(dd["test"]) == 40

@@ -90,6 +90,7 @@ def test_bort_preset_is_the_readme_grid():
 def test_small_presets():
     assert len(ft.theta_grid("cpu")) == 8
     assert len(ft.theta_grid("smoke")) == 2
+    assert [t.lr for t in ft.theta_grid("lr")] == [2e-4, 1e-4, 5e-5]
 
 
 def test_unknown_preset():
@@ -244,6 +245,26 @@ def test_run_grid_one_record_per_theta(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [kept[0].theta.label]
     frame = ft.results_frame(results)
     assert list(frame["theta"]) == [t.label for t in thetas]
+
+
+def test_compare_keeps_each_models_best(tmp_path, trained):
+    sources = {"tiny": TINY, "trained": trained.model_dir}
+    thetas = ft.make_grid(lrs=(3e-3, 1e-3), batch_sizes=(32,))
+    best = ft.compare(sources, _task(64, 32), thetas=thetas, epochs=1, max_length=16,
+                      output_dir=tmp_path, progress=False)
+    assert list(best) == ["tiny", "trained"] and best["trained"].source == "trained"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny", "trained"]
+    assert ft.load_result(tmp_path / "tiny") == best["tiny"]
+    assert best["trained"].val.accuracy >= 0.8  # a classifier checkpoint keeps its head
+
+
+def test_comparison_sources_without_student(tmp_path):
+    sources = ft.comparison_sources(tmp_path / "missing", fallback_spec=TINY)
+    assert list(sources) == ["random-init", "minilm"] and sources["random-init"] == TINY
+    (tmp_path / "model").mkdir()
+    TINY.to_bert_config().save_pretrained(tmp_path / "model")
+    sources = ft.comparison_sources(tmp_path, fallback_spec=ArchSpec(2, 2, 16, 16), minilm=False)
+    assert sources == {"pretrained-student": tmp_path / "model", "random-init": TINY}
 
 
 def test_run_grid_rejects_empty_thetas():

@@ -15,7 +15,6 @@ import pytest
 from labdriver import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    VIEWPORT,
     Lab,
     close_notebook_page,
     open_and_start,
@@ -25,9 +24,7 @@ from labdriver import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-DOCS_IMG = ROOT / "docs" / "img"
 HERE = Path(__file__).resolve().parent
 
 
@@ -87,27 +84,19 @@ def browser():
             b.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser context and page; a screenshot of the page is kept if the test failed."""
-    ctx = browser.new_context(viewport=VIEWPORT)
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
-    console: list[str] = []
-    pg.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    pg.console_messages = console  # type: ignore[attr-defined] - read by tests on failure
-    try:
-        yield pg
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            try:
-                pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
-            except Exception:  # noqa: BLE001 - best effort on an already failing test
-                pass
-            (ARTIFACTS / f"FAILED-{request.node.name}.console.txt").write_text("\n".join(console))
-        ctx.close()
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request):
+    """After a failed test, save a screenshot of every open notebook page to test-artifacts/."""
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is None or not rep.failed or "runs" not in request.fixturenames:
+        return
+    runs = request.getfixturevalue("runs")
+    for key, pg in runs.pages.items():
+        try:
+            screenshot(pg, ARTIFACTS / f"FAILED-{request.node.name}-{key}.png")
+        except Exception:  # noqa: BLE001 - best effort on an already failing test
+            pass
 
 
 @pytest.hookimpl(hookwrapper=True)

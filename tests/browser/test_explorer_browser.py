@@ -40,6 +40,9 @@ NAME = "02_fptas"
 MODULE = "bortkit.widgets.pareto"  # the explorer is the notebook's one object of this module
 CARD = ".jp-OutputArea .widget-html-content"
 ARCH = re.compile(r"D=\d+ A=\d+ H=\d+ I=\d+")
+# Kernel-side prelude: the notebook's one explorer as `_x`, whatever its variable is called.
+EXPLORER = ("import bortkit.widgets.pareto as _pw\n"
+            "_x = [v for v in list(globals().values()) if isinstance(v, _pw.ParetoExplorer)][0]\n")
 # bortkit.widgets.pareto.TRACES
 TRAINED, UNTRAINED, KEPT, FRONT, SELECTED = range(5)
 
@@ -119,8 +122,8 @@ def test_click_shows_architecture_card(run, artifacts_dir):
         timeout=15_000,
     )
     card = _cards(page)[0]
-    expected = kernel_eval(
-        page, f"print(pareto_widgets.card_text(result.candidates[{index}]))").strip()
+    expected = kernel_eval(page, EXPLORER + f"print(_pw.card_text(_x.result.candidates[{index}]))")
+    expected = expected.strip()
     assert ARCH.search(card).group(0) == ARCH.search(expected).group(0), (card, expected)
     assert card.splitlines()[0].strip() == expected.splitlines()[0].strip()
     # The star moved to the clicked point, in the page.
@@ -154,8 +157,7 @@ def test_epsilon_slider_changes_highlighted_set(run, artifacts_dir):
     kept_after = _ids(rendered_traces(page)[KEPT])
     assert kept_after != kept_before, "moving ε did not change the highlighted set"
     expected = json.loads(kernel_eval(
-        page, "import json as _j; print(_j.dumps(list(pareto_widgets.trim_preview(result, 0.95))))"
-    ))
+        page, EXPLORER + "import json as _j; print(_j.dumps(_pw.trim_preview(_x.result, 0.95)))"))
     assert sorted(kept_after) == sorted(expected)
     assert len(kept_after) < len(kept_before), "a larger ε must keep fewer representatives"
     screenshot(page, artifacts_dir / "explorer-epsilon.png")
