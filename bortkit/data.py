@@ -294,6 +294,7 @@ def _cached_builtin(name: str, seed: int, cache: bool) -> datasets.DatasetDict:
     dd = _build_builtin(name, seed)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    tmp.chmod(0o755)  # mkdtemp makes 0700; a cache is shared like any folder
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:

@@ -112,7 +112,7 @@ def chunk_texts(texts: Sequence[str], tokenizer: Any, seq_len: int) -> torch.Ten
         raise ValueError("chunk_texts: no texts given")
     body = seq_len - 2
     ids: list[int] = []
-    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    encoded = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     for row in encoded:
         ids.extend(row)
     n_blocks = len(ids) // body

@@ -338,6 +338,7 @@ def adapt_teacher(
         return result
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    tmp.chmod(0o755)  # mkdtemp makes 0700; a cache is shared like any folder
     try:  # build in a temp dir, then one atomic rename: never a half-written teacher
         with _quiet_transformers():
             model.save_pretrained(tmp)

@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"bortkit {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `bortkit ... --json | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"bortkit {args.command}: interrupted", file=sys.stderr)
         return 130
