@@ -80,12 +80,24 @@ def run_one(task, seed, args, embedder, teacher):
         if acc > best[0]:
             best = (acc, m)
     base_test = textaug.test_accuracy(learner, best[1], student)
+    # reference, not a competitor: the student given the labeller's gold-labelled examples
+    # directly (what the labeller's extra data is worth without Agora); head learner only.
+    ref_test = None
+    if args.learner == "head":
+        lab_x, lab_y = textaug.split_xy(lab_split)
+        ref = (-1.0, None)
+        for th in thetas:
+            m = learner.fit(lab_x, lab_y, th, seed=seed)
+            acc = float(np.mean(learner.predict(m, dev_x)[0] == dev_y))
+            ref = max(ref, (acc, m), key=lambda t: t[0])
+        ref_test = textaug.test_accuracy(learner, ref[1], student)
     r = run.result
     return {
         "task": task, "seed": seed, "agora_test": run.test_accuracy, "plain_test": base_test,
         "agora_dev": r.best_dev_accuracy, "plain_dev": best[0],
         "round0_dev": r.rounds[0].best_dev_accuracy, "labeller_dev": r.labeller_dev_accuracy,
-        "labeller_test": lab_test, "agora_steps": run.n_steps, "plain_steps": base_steps,
+        "labeller_test": lab_test, "gold_reference_test": ref_test,
+        "agora_steps": run.n_steps, "plain_steps": base_steps,
         "n_rounds": len(r.rounds), "n_added": sum(x.n_new for x in r.rounds),
         "train_size_final": r.rounds[-1].train_size, "agora_seconds": t_agora,
         "acceptance": getattr(sampler, "last_acceptance_", None),
@@ -113,8 +125,9 @@ def torus_table(seeds):
 
 def _table(rows):
     out = ["| task | seeds | plain fine-tuning test acc | Agora test acc | Δ (Agora − plain) | "
-           "labeller test acc | points added | steps (each arm) |",
-           "|---|---|---|---|---|---|---|---|"]
+           "labeller test acc | student on the labeller's gold data | points added | "
+           "steps (each arm) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for task in dict.fromkeys(r["task"] for r in rows):
         rs = [r for r in rows if r["task"] == task]
 
@@ -127,6 +140,7 @@ def _table(rows):
         dsd = statistics.stdev(d) if len(d) > 1 else 0.0
         out.append(f"| {task} | {len(rs)} | {ms('plain_test')} | {ms('agora_test')} | "
                    f"{statistics.mean(d):+.3f} ± {dsd:.3f} | {ms('labeller_test')} | "
+                   f"{ms('gold_reference_test') if rs[0]['gold_reference_test'] else '—'} | "
                    f"{statistics.mean(r['n_added'] for r in rs):.0f} | "
                    f"{statistics.mean(r['agora_steps'] for r in rs):.0f} / "
                    f"{statistics.mean(r['plain_steps'] for r in rs):.0f} |")

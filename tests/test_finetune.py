@@ -12,6 +12,7 @@ import pytest
 
 from bortkit import finetune as ft
 from bortkit.arch import ArchSpec
+from bortkit.artifacts import load_json
 
 TINY = ArchSpec(2, 2, 32, 64, max_position_embeddings=64)
 EASY = ft.Theta(seed=0, lr=3e-3, warmup_ratio=0.0, batch_size=16)
@@ -317,3 +318,26 @@ def test_comparison_and_curves(trained):
     assert len(fp.comparison_figure(runs).data) == 2
     fig = fp.curves_figure({"a": trained})
     assert len(fig.data) == 3 and list(fig.data[2].y) == list(trained.series("val_accuracy")[1])
+
+
+# --- CLI -------------------------------------------------------------------------------------
+def test_cli_finetune_writes_model_and_results(tmp_path, capsys):
+    from bortkit.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["finetune", "--task", "sms", "--spec", "2,2,32,64", "--out", str(out),
+               "--train-size", "32", "--eval-size", "16", "--epochs", "1", "--max-length", "16",
+               "--theta", "smoke", "--no-progress"])
+    assert rc == 0
+    results = [ft.FinetuneResult.from_dict(d) for d in load_json(out / "results.json")]
+    assert len(results) == 2 and sum(r.model_dir is not None for r in results) == 1
+    assert ft.load_result(out / "model").model_dir == str(out / "model")
+    assert "best model" in capsys.readouterr().out
+
+
+def test_cli_missing_model_is_a_user_error(tmp_path, capsys):
+    from bortkit.cli import main
+
+    rc = main(["finetune", "--task", "sms", "--model", str(tmp_path / "nope"),
+               "--out", str(tmp_path / "out")])
+    assert rc == 2 and "no config.json" in capsys.readouterr().err
