@@ -34,8 +34,11 @@ def render(report: profile.ProfileReport) -> str:
     refs = ("bert-base", "bert-large")
     for lat in report.latencies:
         cells = [
-            lat.name, f"{lat.n_params / 1e6:.1f} M", f"{lat.latency_ms:.1f}",
-            f"{lat.p25_ms:.1f}–{lat.p75_ms:.1f}", f"{lat.min_ms:.1f}",
+            lat.name,
+            f"{lat.n_params / 1e6:.1f} M",
+            f"{lat.latency_ms:.1f}",
+            f"{lat.p25_ms:.1f}–{lat.p75_ms:.1f}",
+            f"{lat.min_ms:.1f}",
             f"{lat.achieved_gflops:.0f}",
         ]
         for stat in ("median", "min"):
@@ -44,8 +47,11 @@ def render(report: profile.ProfileReport) -> str:
                 cells.append(_x(report.speedup(lat.name, over=ref, stat=stat) if ok else None))
         lines.append("| " + " | ".join(cells) + " |")
     comp = profile.paper_comparison(report)
-    lines += ["", "| Bort shape | metric | paper | ours | ours / paper |",
-              "|---|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| Bort shape | metric | paper | ours | ours / paper |",
+        "|---|---|---:|---:|---:|",
+    ]
     for row in comp.rows:
         pct = row.metric.endswith("fraction")
         fmt = (lambda v: f"{v:.1%}") if pct else _x  # noqa: E731

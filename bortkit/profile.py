@@ -38,8 +38,14 @@ logger = logging.getLogger(__name__)
 # What notebook 01 runs with smoke=True (same code path, small models).
 SMOKE_PRESETS: tuple[str, ...] = ("tinybert-4", "minilm-l6-h384", "bort")
 DEFAULT_PRESETS: tuple[str, ...] = (
-    "bert-base", "bert-large", "roberta-large", "bort", "bort-paper-table",
-    "distilbert-like", "tinybert-4", "minilm-l6-h384",
+    "bert-base",
+    "bert-large",
+    "roberta-large",
+    "bort",
+    "bort-paper-table",
+    "distilbert-like",
+    "tinybert-4",
+    "minilm-l6-h384",
 )
 DEFAULT_REFERENCES: tuple[str, ...] = ("bert-base", "bert-large")
 
@@ -220,10 +226,14 @@ class ProfileReport:
             "latencies": [lat.to_dict() for lat in self.latencies],
             "interleaved": self.interleaved,
             # derived, for readers of the JSON; from_dict ignores it
-            "speedups": {ref: self.speedups(ref) for ref in DEFAULT_REFERENCES
-                         if ref in self.names},
-            "speedups_min": {ref: self.speedups(ref, stat="min") for ref in DEFAULT_REFERENCES
-                             if ref in self.names},
+            "speedups": {
+                ref: self.speedups(ref) for ref in DEFAULT_REFERENCES if ref in self.names
+            },
+            "speedups_min": {
+                ref: self.speedups(ref, stat="min")
+                for ref in DEFAULT_REFERENCES
+                if ref in self.names
+            },
         }
 
     @classmethod
@@ -349,8 +359,15 @@ def _resolve(spec_or_name: ArchSpec | str) -> tuple[str, ArchSpec]:
     raise TypeError(f"expected an ArchSpec or a preset/'D,A,H,I' string, got {spec_or_name!r}")
 
 
-def _validate(spec: ArchSpec, seq_len: int, batch_size: int, repeats: int, warmup: int,
-              threads: int | None, seed: int) -> None:
+def _validate(
+    spec: ArchSpec,
+    seq_len: int,
+    batch_size: int,
+    repeats: int,
+    warmup: int,
+    threads: int | None,
+    seed: int,
+) -> None:
     _check_int("seq_len", seq_len, 1)
     _check_int("batch_size", batch_size, 1)
     _check_int("repeats", repeats, 1)
@@ -365,8 +382,9 @@ def _validate(spec: ArchSpec, seq_len: int, batch_size: int, repeats: int, warmu
         )
 
 
-def _prepare(spec: ArchSpec, seq_len: int, batch_size: int, seed: int,
-             attn_implementation: str) -> tuple[Any, dict[str, Any]]:
+def _prepare(
+    spec: ArchSpec, seq_len: int, batch_size: int, seed: int, attn_implementation: str
+) -> tuple[Any, dict[str, Any]]:
     """The model and one fixed input batch: token ids (batch, seq), a full attention mask."""
     import torch
 
@@ -389,22 +407,43 @@ def _time_calls(model: Any, inputs: dict[str, Any], n: int) -> list[float]:
     return times
 
 
-def _summarize(name: str, spec: ArchSpec, times: list[float], *, warmup: int, threads: int,
-               batch_size: int, seq_len: int, peak: GemmPeak | None,
-               attn_implementation: str) -> Latency:
+def _summarize(
+    name: str,
+    spec: ArchSpec,
+    times: list[float],
+    *,
+    warmup: int,
+    threads: int,
+    batch_size: int,
+    seq_len: int,
+    peak: GemmPeak | None,
+    attn_implementation: str,
+) -> Latency:
     ops = arch.count_ops(spec, seq_len=seq_len, batch_size=batch_size)
     ordered = sorted(times)
     median = statistics.median(ordered)
     gflops = ops.matmul_flops / (median / 1e3) / 1e9
     lat = Latency(
-        name=name, spec=spec.to_dict(), latency_ms=median,
-        p25_ms=_percentile(ordered, 0.25), p75_ms=_percentile(ordered, 0.75),
-        min_ms=ordered[0], max_ms=ordered[-1], std_ms=statistics.pstdev(ordered),
-        n_repeat=len(times), n_warmup=warmup, threads=threads, batch_size=batch_size,
-        seq_len=seq_len, n_params=arch.count_params(spec).total, n_ops=ops.total,
-        matmul_flops=ops.matmul_flops, achieved_gflops=gflops,
+        name=name,
+        spec=spec.to_dict(),
+        latency_ms=median,
+        p25_ms=_percentile(ordered, 0.25),
+        p75_ms=_percentile(ordered, 0.75),
+        min_ms=ordered[0],
+        max_ms=ordered[-1],
+        std_ms=statistics.pstdev(ordered),
+        n_repeat=len(times),
+        n_warmup=warmup,
+        threads=threads,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        n_params=arch.count_params(spec).total,
+        n_ops=ops.total,
+        matmul_flops=ops.matmul_flops,
+        achieved_gflops=gflops,
         pct_of_peak=None if peak is None else 100.0 * gflops / peak.gflops,
-        attn_implementation=attn_implementation, times_ms=tuple(times),
+        attn_implementation=attn_implementation,
+        times_ms=tuple(times),
     )
     logger.info("%s: %.2f ms median (IQR %.2f ms)", lat.name, median, lat.iqr_ms)
     return lat
@@ -445,14 +484,31 @@ def measure_latency(
         _time_calls(model, inputs, warmup)
         times = _time_calls(model, inputs, repeats)
         del model
-    return _summarize(name or default_name, spec, times, warmup=warmup, threads=n_threads,
-                      batch_size=batch_size, seq_len=seq_len, peak=peak,
-                      attn_implementation=attn_implementation)
+    return _summarize(
+        name or default_name,
+        spec,
+        times,
+        warmup=warmup,
+        threads=n_threads,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        peak=peak,
+        attn_implementation=attn_implementation,
+    )
 
 
-def _interleaved(resolved: list[tuple[str, ArchSpec]], *, seq_len: int, batch_size: int,
-                 repeats: int, warmup: int, threads: int | None, seed: int,
-                 peak: GemmPeak | None, progress: bool) -> list[Latency]:
+def _interleaved(
+    resolved: list[tuple[str, ArchSpec]],
+    *,
+    seq_len: int,
+    batch_size: int,
+    repeats: int,
+    warmup: int,
+    threads: int | None,
+    seed: int,
+    peak: GemmPeak | None,
+    progress: bool,
+) -> list[Latency]:
     """All models in memory; each round times every model once (round-robin)."""
     from tqdm.auto import tqdm
 
@@ -465,9 +521,20 @@ def _interleaved(resolved: list[tuple[str, ArchSpec]], *, seq_len: int, batch_si
             for j, (model, inputs) in enumerate(prepared):
                 times[j] += _time_calls(model, inputs, 1)
         del prepared
-    return [_summarize(name, spec, t, warmup=warmup, threads=n_threads, batch_size=batch_size,
-                       seq_len=seq_len, peak=peak, attn_implementation="sdpa")
-            for (name, spec), t in zip(resolved, times)]
+    return [
+        _summarize(
+            name,
+            spec,
+            t,
+            warmup=warmup,
+            threads=n_threads,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            peak=peak,
+            attn_implementation="sdpa",
+        )
+        for (name, spec), t in zip(resolved, times)
+    ]
 
 
 def profile_presets(
@@ -516,16 +583,33 @@ def profile_presets(
     if gemm_size is not None:
         peak = measure_gemm_peak(size=gemm_size, repeats=gemm_repeats, threads=threads)
     if interleave:
-        lats = _interleaved(resolved, seq_len=seq_len, batch_size=batch_size, repeats=repeats,
-                            warmup=warmup, threads=threads, seed=seed, peak=peak,
-                            progress=progress)
+        lats = _interleaved(
+            resolved,
+            seq_len=seq_len,
+            batch_size=batch_size,
+            repeats=repeats,
+            warmup=warmup,
+            threads=threads,
+            seed=seed,
+            peak=peak,
+            progress=progress,
+        )
         return ProfileReport(env=env, latencies=tuple(lats), peak=peak, interleaved=True)
     lats = []
     for name, spec in tqdm(resolved, desc="latency", disable=not progress):
-        lats.append(measure_latency(
-            spec, seq_len=seq_len, batch_size=batch_size, repeats=repeats, warmup=warmup,
-            threads=threads, seed=seed, name=name, peak=peak,
-        ))
+        lats.append(
+            measure_latency(
+                spec,
+                seq_len=seq_len,
+                batch_size=batch_size,
+                repeats=repeats,
+                warmup=warmup,
+                threads=threads,
+                seed=seed,
+                name=name,
+                peak=peak,
+            )
+        )
     return ProfileReport(env=env, latencies=tuple(lats), peak=peak)
 
 
@@ -568,11 +652,20 @@ def size_rows(
         name, spec = _resolve(item)
         c = arch.count_params(spec)
         frac = arch.size_fractions(spec, ref)
-        rows.append(SizeRow(
-            name=name, spec=spec.to_dict(), total=c.total, embeddings=c.embeddings,
-            encoder=c.encoder, pooler=c.pooler, effective=c.effective,
-            net_fraction=frac["net"], effective_fraction=frac["effective"], reference=ref_name,
-        ))
+        rows.append(
+            SizeRow(
+                name=name,
+                spec=spec.to_dict(),
+                total=c.total,
+                embeddings=c.embeddings,
+                encoder=c.encoder,
+                pooler=c.pooler,
+                effective=c.effective,
+                net_fraction=frac["net"],
+                effective_fraction=frac["effective"],
+                reference=ref_name,
+            )
+        )
     return tuple(rows)
 
 
@@ -583,8 +676,9 @@ def size_frame(rows: Sequence[SizeRow]) -> Any:
     frame = pd.DataFrame([r.to_dict() for r in rows]).drop(columns="spec").set_index("name")
     for col in ("total", "embeddings", "encoder", "pooler", "effective"):
         frame[col] = frame[col] / 1e6
-    return frame.rename(columns={c: f"{c}_M" for c in
-                                 ("total", "embeddings", "encoder", "pooler", "effective")})
+    return frame.rename(
+        columns={c: f"{c}_M" for c in ("total", "embeddings", "encoder", "pooler", "effective")}
+    )
 
 
 # paper (a) abstract and alexa/bort README ([S3], [S8] in bort-papers.md). The papers do not
@@ -648,14 +742,21 @@ class PaperComparison:
         return pd.DataFrame([r.to_dict() for r in self.rows]).set_index(["model", "metric"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": [r.to_dict() for r in self.rows], "seq_len": self.seq_len,
-                "batch_size": self.batch_size, "threads": self.threads}
+        return {
+            "rows": [r.to_dict() for r in self.rows],
+            "seq_len": self.seq_len,
+            "batch_size": self.batch_size,
+            "threads": self.threads,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PaperComparison:
-        return cls(rows=tuple(ComparisonRow.from_dict(r) for r in data["rows"]),
-                   seq_len=data["seq_len"], batch_size=data["batch_size"],
-                   threads=data["threads"])
+        return cls(
+            rows=tuple(ComparisonRow.from_dict(r) for r in data["rows"]),
+            seq_len=data["seq_len"],
+            batch_size=data["batch_size"],
+            threads=data["threads"],
+        )
 
 
 def paper_comparison(

@@ -19,25 +19,48 @@ TINY = ArchSpec(2, 2, 32, 64, vocab_size=100, max_position_embeddings=64)
 
 def _env(threads: int = 1) -> EnvFingerprint:
     return EnvFingerprint(
-        cpu_model="test cpu", n_cores=2, torch_version="t", transformers_version="x",
-        python_version="3", platform="p", threads=threads, load_avg_1m=0.0,
+        cpu_model="test cpu",
+        n_cores=2,
+        torch_version="t",
+        transformers_version="x",
+        python_version="3",
+        platform="p",
+        threads=threads,
+        load_avg_1m=0.0,
     )
 
 
 def _lat(name: str, ms: float, spec: ArchSpec = TINY) -> Latency:
     """A hand-made record: p25/p75 at ±10%, min/max at ±20%."""
     return Latency(
-        name=name, spec=spec.to_dict(), latency_ms=ms, p25_ms=0.9 * ms, p75_ms=1.1 * ms,
-        min_ms=0.8 * ms, max_ms=1.2 * ms, std_ms=0.1 * ms, n_repeat=3, n_warmup=1, threads=1,
-        batch_size=1, seq_len=16, n_params=arch.count_params(spec).total, n_ops=10,
-        matmul_flops=8, achieved_gflops=1.0, pct_of_peak=None, times_ms=(0.8 * ms, ms, 1.2 * ms),
+        name=name,
+        spec=spec.to_dict(),
+        latency_ms=ms,
+        p25_ms=0.9 * ms,
+        p75_ms=1.1 * ms,
+        min_ms=0.8 * ms,
+        max_ms=1.2 * ms,
+        std_ms=0.1 * ms,
+        n_repeat=3,
+        n_warmup=1,
+        threads=1,
+        batch_size=1,
+        seq_len=16,
+        n_params=arch.count_params(spec).total,
+        n_ops=10,
+        matmul_flops=8,
+        achieved_gflops=1.0,
+        pct_of_peak=None,
+        times_ms=(0.8 * ms, ms, 1.2 * ms),
     )
 
 
 def _report() -> ProfileReport:
-    lats = (_lat("bert-base", 144.0, arch.PRESETS["bert-base"]),
-            _lat("bert-large", 458.0, arch.PRESETS["bert-large"]),
-            _lat("bort", 36.0, arch.PRESETS["bort"]))
+    lats = (
+        _lat("bert-base", 144.0, arch.PRESETS["bert-base"]),
+        _lat("bert-large", 458.0, arch.PRESETS["bert-large"]),
+        _lat("bort", 36.0, arch.PRESETS["bort"]),
+    )
     peak = GemmPeak(gflops=200.0, median_gflops=190.0, size=64, repeats=2, threads=1)
     return ProfileReport(env=_env(), latencies=lats, peak=peak)
 
@@ -46,8 +69,9 @@ def _report() -> ProfileReport:
 @pytest.fixture(scope="module")
 def tiny_latency() -> Latency:
     peak = GemmPeak(gflops=100.0, median_gflops=90.0, size=64, repeats=1, threads=1)
-    return profile.measure_latency(TINY, seq_len=16, batch_size=2, repeats=4, warmup=1,
-                                   threads=1, peak=peak)
+    return profile.measure_latency(
+        TINY, seq_len=16, batch_size=2, repeats=4, warmup=1, threads=1, peak=peak
+    )
 
 
 def test_measure_latency_structure(tiny_latency):
@@ -93,8 +117,14 @@ def test_env_fingerprint_fields():
 
 def test_profile_presets_report():
     report = profile.profile_presets(
-        [TINY, "1,2,32,32,100"], seq_len=8, repeats=2, warmup=0, threads=1, gemm_size=32,
-        gemm_repeats=1, progress=False,
+        [TINY, "1,2,32,32,100"],
+        seq_len=8,
+        repeats=2,
+        warmup=0,
+        threads=1,
+        gemm_size=32,
+        gemm_repeats=1,
+        progress=False,
     )
     assert report.names == [TINY.label, "D1-A2-H32-I32"]
     assert report.peak is not None and report.peak.threads == 1
@@ -106,8 +136,14 @@ def test_profile_presets_report():
 
 def test_profile_presets_interleaved():
     report = profile.profile_presets(
-        [TINY, "1,2,32,32,100"], seq_len=8, repeats=3, warmup=1, threads=1, gemm_size=None,
-        interleave=True, progress=False,
+        [TINY, "1,2,32,32,100"],
+        seq_len=8,
+        repeats=3,
+        warmup=1,
+        threads=1,
+        gemm_size=None,
+        interleave=True,
+        progress=False,
     )
     assert report.peak is None and report.names == [TINY.label, "D1-A2-H32-I32"]
     assert report.interleaved
@@ -122,7 +158,8 @@ def test_speedup_math():
     assert report.speedup("bort", over="bert-base") == pytest.approx(4.0)
     assert report.speedup("bort", over="bert-large") == pytest.approx(458.0 / 36.0)
     assert report.speedups("bert-base") == pytest.approx(
-        {"bert-base": 1.0, "bert-large": 144.0 / 458.0, "bort": 4.0})
+        {"bert-base": 1.0, "bert-large": 144.0 / 458.0, "bort": 4.0}
+    )
     assert report.speedups("roberta-large") == {}
     assert report.speedup("bort", over="bert-base", stat="min") == pytest.approx(4.0)
     assert report.medians() == {"bert-base": 144.0, "bert-large": 458.0, "bort": 36.0}
@@ -184,7 +221,8 @@ def test_paper_comparison():
     assert comp.value("bort", "speedup_vs_roberta-large") is None  # not measured
     assert comp.value("bort-paper-table", "speedup_vs_bert-base") is None  # not in the report
     assert comp.value("bort-paper-table", "net_fraction") == pytest.approx(
-        arch.size_fractions(arch.PRESETS["bort-paper-table"], arch.PRESETS["bert-large"])["net"])
+        arch.size_fractions(arch.PRESETS["bort-paper-table"], arch.PRESETS["bert-large"])["net"]
+    )
     assert len(comp.rows) == 2 * len(profile.PAPER_CLAIMS)
     assert (comp.seq_len, comp.batch_size, comp.threads) == (16, 1, 1)
     assert comp.to_frame().shape == (len(comp.rows), 3)
@@ -220,8 +258,10 @@ def test_measure_latency_type_error():
         profile.measure_latency(3)
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(size=0), "size"), (dict(repeats=0), "repeats"),
-                                           (dict(threads=0), "threads")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(size=0), "size"), (dict(repeats=0), "repeats"), (dict(threads=0), "threads")],
+)
 def test_measure_gemm_peak_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         profile.measure_gemm_peak(**kwargs)
@@ -284,10 +324,33 @@ def test_cli_profile_writes_json(tmp_path, capsys):
     from bortkit.cli import main
 
     out = tmp_path / "p.json"
-    code = main(["profile", "--presets", "", "--spec", "1,2,32,64,100", "--spec", "2,2,32,64,100",
-                 "--seq-len", "8", "--repeats", "2", "--warmup", "0", "--threads", "1",
-                 "--gemm-size", "32", "--gemm-repeats", "1", "--json", str(out), "--no-progress",
-                 "--interleave"])
+    code = main(
+        [
+            "profile",
+            "--presets",
+            "",
+            "--spec",
+            "1,2,32,64,100",
+            "--spec",
+            "2,2,32,64,100",
+            "--seq-len",
+            "8",
+            "--repeats",
+            "2",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--gemm-size",
+            "32",
+            "--gemm-repeats",
+            "1",
+            "--json",
+            str(out),
+            "--no-progress",
+            "--interleave",
+        ]
+    )
     assert code == 0
     data = json.loads(out.read_text())
     report = ProfileReport.from_dict(data)
@@ -316,6 +379,7 @@ def test_cli_profile_nothing(capsys):
 def test_paper_comparison_by_metric():
     comp = profile.paper_comparison(_report())
     assert comp.by_metric("speedup_vs_bert-base") == pytest.approx(
-        {"bort": 4.0, "bort-paper-table": None})
+        {"bort": 4.0, "bort-paper-table": None}
+    )
     with pytest.raises(ValueError, match="unknown metric"):
         comp.by_metric("speed")

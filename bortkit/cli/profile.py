@@ -26,8 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--presets",
         default="bert-base,bort",
-        help=f"comma-separated preset names (from: {', '.join(arch.PRESETS)}); "
-        "'' for none",
+        help=f"comma-separated preset names (from: {', '.join(arch.PRESETS)}); '' for none",
     )
     p.add_argument(
         "--spec",
@@ -85,18 +84,22 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         artifacts.save_json(args.json, report)
     env, peak = report.env, report.peak
-    print(f"{env.cpu_model}, {env.n_cores} cores, {report.latencies[0].threads} threads, "
-          f"torch {env.torch_version}; batch {args.batch_size}, seq {args.seq_len}, "
-          f"{args.repeats} repeats{', interleaved' if report.interleaved else ''}; "
-          f"load {env.load_avg_1m:.2f}")
+    print(
+        f"{env.cpu_model}, {env.n_cores} cores, {report.latencies[0].threads} threads, "
+        f"torch {env.torch_version}; batch {args.batch_size}, seq {args.seq_len}, "
+        f"{args.repeats} repeats{', interleaved' if report.interleaved else ''}; "
+        f"load {env.load_avg_1m:.2f}"
+    )
     if peak is not None:
         print(f"fp32 GEMM peak ({peak.size}^3): {peak.gflops:.1f} GFLOP/s")
     refs = [r for r in profile.DEFAULT_REFERENCES if r in report.names]
     head = f"{'model':<18}{'params':>9}{'median ms':>11}{'IQR ms':>9}{'min ms':>9}{'GFLOP/s':>9}"
     print(head + "".join(f"{'x vs ' + r:>16}" for r in refs))
     for lat in report.latencies:
-        line = (f"{lat.name:<18}{lat.n_params / 1e6:>8.1f}M{lat.latency_ms:>11.2f}"
-                f"{lat.iqr_ms:>9.2f}{lat.min_ms:>9.2f}{_fmt(lat.achieved_gflops, '.1f'):>9}")
+        line = (
+            f"{lat.name:<18}{lat.n_params / 1e6:>8.1f}M{lat.latency_ms:>11.2f}"
+            f"{lat.iqr_ms:>9.2f}{lat.min_ms:>9.2f}{_fmt(lat.achieved_gflops, '.1f'):>9}"
+        )
         line += "".join(f"{report.speedup(lat.name, over=r):>16.2f}" for r in refs)
         print(line)
     if args.json:

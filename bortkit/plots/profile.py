@@ -54,17 +54,28 @@ def size_breakdown_figure(rows: Sequence[SizeRow]) -> Any:
     data = size_breakdown_data(rows)
     fig = go.Figure()
     for part, values in zip(data.parts, data.millions):
-        fig.add_bar(name=part, x=list(data.names), y=list(values),
-                    hovertemplate="%{x}<br>" + part + ": %{y:.2f}M<extra></extra>")
+        fig.add_bar(
+            name=part,
+            x=list(data.names),
+            y=list(values),
+            hovertemplate="%{x}<br>" + part + ": %{y:.2f}M<extra></extra>",
+        )
     totals = [sum(col) for col in zip(*data.millions)]
     fig.add_scatter(
-        x=list(data.names), y=totals, mode="text", showlegend=False, hoverinfo="skip",
-        text=[f"{f:.0%}" for f in data.net_fraction], textposition="top center",
+        x=list(data.names),
+        y=totals,
+        mode="text",
+        showlegend=False,
+        hoverinfo="skip",
+        text=[f"{f:.0%}" for f in data.net_fraction],
+        textposition="top center",
     )
     fig.update_layout(
         barmode="stack",
         title=f"Parameters by part (labels: net size as a fraction of {data.reference})",
-        xaxis_title="model", yaxis_title="parameters (millions)", legend_title="part",
+        xaxis_title="model",
+        yaxis_title="parameters (millions)",
+        legend_title="part",
     )
     return fig
 
@@ -109,13 +120,20 @@ def latency_scatter_figure(report: ProfileReport) -> Any:
     """Median latency against parameter count, log-log, one labelled point per model."""
     go = _go()
     d = latency_data(report)
-    fig = go.Figure(go.Scatter(
-        x=list(d.params_m), y=list(d.latency_ms), mode="markers+text", text=list(d.names),
-        textposition="top center", marker=dict(size=10),
-        error_y=dict(type="data", symmetric=False, array=list(d.err_plus),
-                     arrayminus=list(d.err_minus)),
-        hovertemplate="%{text}<br>%{x:.1f}M params<br>%{y:.2f} ms<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=list(d.params_m),
+            y=list(d.latency_ms),
+            mode="markers+text",
+            text=list(d.names),
+            textposition="top center",
+            marker=dict(size=10),
+            error_y=dict(
+                type="data", symmetric=False, array=list(d.err_plus), arrayminus=list(d.err_minus)
+            ),
+            hovertemplate="%{text}<br>%{x:.1f}M params<br>%{y:.2f} ms<extra></extra>",
+        )
+    )
     fig.update_layout(
         title=f"CPU latency vs size ({_conditions(d)}; bars: IQR)",
         xaxis=dict(title="parameters (millions, log)", type="log"),
@@ -129,14 +147,24 @@ def latency_bars_figure(report: ProfileReport) -> Any:
     go = _go()
     d = latency_data(report)
     order = sorted(range(len(d.names)), key=lambda i: d.latency_ms[i])
-    fig = go.Figure(go.Bar(
-        x=[d.names[i] for i in order], y=[d.latency_ms[i] for i in order],
-        error_y=dict(type="data", symmetric=False, array=[d.err_plus[i] for i in order],
-                     arrayminus=[d.err_minus[i] for i in order]),
-        hovertemplate="%{x}: %{y:.2f} ms<extra></extra>",
-    ))
-    fig.update_layout(title=f"Median CPU latency ({_conditions(d)}; bars: IQR)",
-                      xaxis_title="model", yaxis_title="median latency (ms)")
+    fig = go.Figure(
+        go.Bar(
+            x=[d.names[i] for i in order],
+            y=[d.latency_ms[i] for i in order],
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[d.err_plus[i] for i in order],
+                arrayminus=[d.err_minus[i] for i in order],
+            ),
+            hovertemplate="%{x}: %{y:.2f} ms<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Median CPU latency ({_conditions(d)}; bars: IQR)",
+        xaxis_title="model",
+        yaxis_title="median latency (ms)",
+    )
     return fig
 
 
