@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import bortkit  # noqa: F401 - offline environment first
-from bortkit import artifacts, profile
+from bortkit import artifacts, paper, profile
 
 
 def _x(value: float | None) -> str:
@@ -46,7 +46,7 @@ def render(report: profile.ProfileReport) -> str:
                 ok = ref in report.names
                 cells.append(_x(report.speedup(lat.name, over=ref, stat=stat) if ok else None))
         lines.append("| " + " | ".join(cells) + " |")
-    comp = profile.paper_comparison(report)
+    comp = paper.paper_comparison(report)
     lines += [
         "",
         "| Bort shape | metric | paper | ours | ours / paper |",

@@ -103,7 +103,9 @@ class ArchSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"ArchSpec.from_dict: unknown keys {unknown}; expected {sorted(known)}")
+            raise ValueError(
+                f"ArchSpec.from_dict: unknown keys {unknown}; expected {sorted(known)}"
+            )
         return cls(**data)
 
     def replace(self, **changes: int) -> ArchSpec:
@@ -307,7 +309,9 @@ def count_ops(spec: ArchSpec, *, seq_len: int = 128, batch_size: int = 1) -> OpC
         )
     n, h, i, a, d = seq_len, spec.H, spec.I, spec.A, spec.D
     layer_mm = 8 * n * h * h + 4 * n * n * h + 4 * n * h * i
-    layer_other = _SOFTMAX_OPS * a * n * n + _GELU_OPS * n * i + 2 * _LAYERNORM_OPS * n * h + 2 * n * h
+    layer_other = (
+        _SOFTMAX_OPS * a * n * n + _GELU_OPS * n * i + 2 * _LAYERNORM_OPS * n * h + 2 * n * h
+    )
     emb_other = 2 * n * h + _LAYERNORM_OPS * n * h  # sum of three embeddings, then LayerNorm
     pooler_mm = 2 * h * h
     matmul = batch_size * (d * layer_mm + pooler_mm)
@@ -337,24 +341,30 @@ class SearchSpace:
         for field in ("layers", "heads", "hidden", "intermediate"):
             values = getattr(self, field)
             if not isinstance(values, tuple) or not values:
-                raise ValueError(f"SearchSpace.{field} must be a non-empty tuple, got {values!r}")
+                raise ValueError(
+                    f"SearchSpace.{field} must be a non-empty tuple, got {values!r}"
+                )
             for v in values:
                 if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                    raise ValueError(f"SearchSpace.{field} holds {v!r}; values must be positive ints")
+                    raise ValueError(
+                        f"SearchSpace.{field} holds {v!r}; values must be positive ints"
+                    )
         if not self.specs():
             raise ValueError(
-                f"SearchSpace {self.name!r} is empty: no hidden size in {self.hidden} is divisible "
-                f"by any head count in {self.heads}"
+                f"SearchSpace {self.name!r} is empty: no hidden size in {self.hidden} is "
+                f"divisible by any head count in {self.heads}"
             )
 
     def specs(self) -> list[ArchSpec]:
         """Every valid architecture of the grid, in (D, A, H, I) order."""
         out = []
-        for d, a, h, i in itertools.product(self.layers, self.heads, self.hidden, self.intermediate):
+        grid = itertools.product(self.layers, self.heads, self.hidden, self.intermediate)
+        for d, a, h, i in grid:
             if h % a == 0:
                 out.append(
                     ArchSpec(
-                        d, a, h, i, self.vocab_size, self.max_position_embeddings, self.type_vocab_size
+                        d, a, h, i,
+                        self.vocab_size, self.max_position_embeddings, self.type_vocab_size,
                     )
                 )
         return out

@@ -18,6 +18,9 @@ removed) and de-duplicated (first occurrence kept) so no text sits in two splits
 sources has official dev/test splits, so each task is split 80/10/10 into train / validation /
 test, stratified by label, by `datasets.Dataset.train_test_split` with the given seed
 (identical for the same seed). Processed splits are cached under ``cache_dir()/tasks``.
+
+User files and folders (CSV/TSV/JSONL/JSON/parquet) and hub names are read by `bortkit.userdata`;
+`load_task` is the single entry point for both.
 """
 
 from __future__ import annotations
@@ -43,9 +46,7 @@ logger = logging.getLogger(__name__)
 DATA_VERSION = "1"  # bump when cleaning or splitting changes (invalidates the task cache)
 SPLITS = ("train", "validation", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # project choice: train / validation / test
-FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
-_SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation",
-                  "dev": "validation", "test": "test"}
+FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")  # user files (bortkit.userdata)
 
 
 @dataclass(frozen=True)
@@ -310,93 +311,7 @@ def _cached_builtin(name: str, seed: int, cache: bool) -> datasets.DatasetDict:
     return datasets.load_from_disk(str(final))
 
 
-# --- user files and hub names --------------------------------------------------------------
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix == ".tsv":
-        return pd.read_csv(path, sep="\t")
-    if suffix in (".jsonl", ".json"):
-        try:
-            return pd.read_json(path, lines=suffix == ".jsonl")
-        except ValueError:
-            return pd.read_json(path, lines=True)
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    raise ValueError(f"unsupported file type {path.suffix!r} for {path}; "
-                     f"use one of {', '.join(FILE_SUFFIXES)}")
-
-
-def _user_frames(path: Path) -> dict[str, pd.DataFrame]:
-    """Split name -> frame. A file, a folder of train/validation/test files, or a folder of
-    unsplit files (concatenated)."""
-    import pandas as pd
-
-    if path.is_file():
-        return {"all": _read_file(path)}
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in FILE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no {'/'.join(FILE_SUFFIXES)} files in folder {path}")
-    named = {_SPLIT_ALIASES[p.stem.lower()]: p for p in files if p.stem.lower() in _SPLIT_ALIASES}
-    if "train" in named:
-        return {split: _read_file(p) for split, p in named.items()}
-    return {"all": pd.concat([_read_file(p) for p in files], ignore_index=True)}
-
-
-def _from_frames(frames: dict[str, pd.DataFrame], *, where: str, seed: int, text_column: str,
-                 label_column: str, text_pair_column: str | None,
-                 label_names: Sequence[str] | None) -> datasets.DatasetDict:
-    import datasets
-
-    first = frames.get("train", frames.get("all"))
-    assert first is not None
-    if label_column not in first.columns:
-        raise ValueError(f"{where}: missing column {label_column!r}; "
-                         f"available: {list(first.columns)}")
-    names = (tuple(str(n) for n in label_names) if label_names is not None
-             else _label_names_of(first[label_column].dropna().tolist(), where))
-    built = {
-        s: _to_dataset(df, names, text_column=text_column, label_column=label_column,
-                       text_pair_column=text_pair_column, where=f"{where} [{s}]")
-        for s, df in frames.items()
-    }
-    if "all" in built:
-        return split_dataset(built["all"], seed=seed)
-    if "validation" not in built:  # carve validation from train when only train(/test) given
-        part = built["train"].train_test_split(test_size=SPLIT_FRACTIONS[1], seed=seed,
-                                               stratify_by_column="label")
-        built["train"], built["validation"] = part["train"], part["test"]
-    if "test" not in built:
-        part = built["train"].train_test_split(test_size=SPLIT_FRACTIONS[2], seed=seed,
-                                               stratify_by_column="label")
-        built["train"], built["test"] = part["train"], part["test"]
-    return datasets.DatasetDict({s: built[s] for s in SPLITS})
-
-
-def _hub_frames(name: str) -> tuple[dict[str, pd.DataFrame], tuple[str, ...] | None]:
-    import datasets
-
-    loaded = datasets.load_dataset(name)
-    frames, names = {}, None
-    for split, ds in loaded.items():
-        key = _SPLIT_ALIASES.get(split, split)
-        if key in SPLITS:
-            frames[key] = ds.to_pandas()
-            feat = ds.features.get("label")
-            if isinstance(feat, datasets.ClassLabel):
-                names = tuple(feat.names)
-    if "train" not in frames:
-        raise ValueError(f"hub dataset {name!r} has no train split (splits: {list(loaded)})")
-    return frames, names
-
-
-def _is_offline() -> bool:
-    return os.environ.get("HF_DATASETS_OFFLINE", "0") not in ("", "0", "false", "False")
+# --- the entry point ------------------------------------------------------------------------
 
 
 def load_task(
@@ -434,23 +349,12 @@ def load_task(
     if key in TASK_INFO:
         dd = _cached_builtin(key, seed, cache)
     else:
-        kw: dict[str, Any] = dict(seed=seed, text_column=text_column,
-                                  label_column=label_column, text_pair_column=text_pair_column)
-        path = Path(key).expanduser()
-        if path.exists():
-            dd = _from_frames(_user_frames(path), where=str(path), label_names=label_names, **kw)
-        elif path.suffix.lower() in FILE_SUFFIXES or key.startswith((".", "/", "~")):
-            raise FileNotFoundError(f"no such data file or folder: {key}")
-        elif _is_offline():
-            raise ValueError(
-                f"unknown task {key!r}: builtin tasks are {', '.join(TASKS)}; or give a path "
-                f"to a {'/'.join(FILE_SUFFIXES)} file or folder; hub dataset names need "
-                f"network (set BORTKIT_ONLINE=1)"
-            )
-        else:
-            frames, hub_names = _hub_frames(key)
-            dd = _from_frames(frames, where=f"hub:{key}", label_names=label_names or hub_names,
-                              **kw)
+        from bortkit import userdata
+
+        dd = userdata.load_user_task(
+            key, seed=seed, text_column=text_column, label_column=label_column,
+            text_pair_column=text_pair_column, label_names=label_names,
+        )
     import datasets
 
     out = datasets.DatasetDict(

@@ -5,7 +5,9 @@ task (a `datasets.DatasetDict` with train/validation[/test] splits, columns "tex
 optional "text_pair"), evaluates on validation after every epoch, keeps the best epoch's weights
 (in memory), stops early after `patience` epochs without improvement, scores the test split
 with the best weights and returns a frozen `FinetuneResult`. `run_grid` does that once per
-θ ∈ Θ; `predict` labels new texts with an exported model (Agora's labeller).
+θ ∈ Θ; `predict` labels new texts with an exported model (Agora's labeller). The Θ records and
+presets live in `bortkit.theta`, model loading and export in `bortkit.classifier`; both are
+re-exported here (`finetune.Theta`, `finetune.load_classifier`, ... keep working).
 
 Paper ties (alexa/bort `finetune_bort.py`, see reference/bort-papers.md §5.3):
 - Head: dropout → dense(H, tanh) on the first token → dropout → linear. HF
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import math
@@ -36,114 +37,23 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, Union
+from typing import Any, Iterator, Sequence
 
 from bortkit.arch import ArchSpec
+from bortkit.classifier import (  # re-export
+    ModelSource,
+    add_head_dropout,
+    arch_of,
+    export,
+    load_classifier,
+    resolve_checkpoint,
+)
 from bortkit.metrics import METRIC_NAMES, Metrics, classification_metrics
+from bortkit.theta import THETA_PRESETS, Theta, make_grid, theta_grid  # re-export
 
 logger = logging.getLogger(__name__)
 
 RESULT_NAME = "finetune_result.json"  # written beside an exported model
-ModelSource = Union[str, os.PathLike, ArchSpec]
-
-
-# ---------------------------------------------------------------------------------------------
-# Hyperparameter sets Θ.
-@dataclass(frozen=True)
-class Theta:
-    """One fine-tuning hyperparameter set θ (the axes of the Bort README grid).
-
-    Args:
-        seed: seeds model-head initialisation, dropout and the data order.
-        lr: peak learning rate.
-        weight_decay: decoupled AdamW decay, multiplied by the learning rate each step.
-        warmup_ratio: fraction of all training steps spent warming up linearly, in [0, 1).
-        batch_size: training examples per step.
-    """
-
-    seed: int = 0
-    lr: float = 5e-5
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.1
-    batch_size: int = 16
-
-    def __post_init__(self) -> None:
-        for name in ("seed", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"Theta.{name} must be an int, got {value!r}")
-        if self.seed < 0:
-            raise ValueError(f"Theta.seed must be >= 0, got {self.seed}")
-        if self.batch_size < 1:
-            raise ValueError(f"Theta.batch_size must be >= 1, got {self.batch_size}")
-        for name in ("lr", "weight_decay", "warmup_ratio"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"Theta.{name} must be a number, got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"Theta.lr must be a positive finite number, got {self.lr}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"Theta.weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"Theta.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
-
-    @property
-    def label(self) -> str:
-        """Short unique label, e.g. ``"s0-lr5e-05-wd0-wu0.1-bs16"`` (also a folder name)."""
-        return (f"s{self.seed}-lr{self.lr:g}-wd{self.weight_decay:g}-wu{self.warmup_ratio:g}"
-                f"-bs{self.batch_size}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Theta:
-        return cls(**data)
-
-
-# The Bort README's recommended initial Agora grid (5·3·4·4·2 = 480 sets), and CPU scalings.
-# project choice ("cpu"): Bort fine-tunes 50-100 epochs with 1 ramp-up epoch; on 2 cores we run
-# a few epochs, so learning rates are higher, warm-up shorter, and weight decay small (Bort's
-# 10-350 times lr per step would erase a briefly trained model).
-THETA_PRESETS: dict[str, dict[str, tuple]] = {
-    "bort": dict(seeds=(0, 1, 2, 3, 4), lrs=(1e-4, 1e-5, 9e-6), weight_decays=(0, 10, 100, 350),
-                 warmup_ratios=(0.35, 0.40, 0.45, 0.50), batch_sizes=(8, 16)),
-    "cpu": dict(seeds=(0, 1), lrs=(2e-4, 5e-5), weight_decays=(0.0, 0.01),
-                warmup_ratios=(0.1,), batch_sizes=(16,)),
-    # the comparison in notebook 04: each model tuned over three learning rates
-    "lr": dict(seeds=(0,), lrs=(2e-4, 1e-4, 5e-5), weight_decays=(0.01,), warmup_ratios=(0.1,),
-               batch_sizes=(16,)),
-    "smoke": dict(seeds=(0, 1), lrs=(5e-4,), weight_decays=(0.0,), warmup_ratios=(0.1,),
-                  batch_sizes=(16,)),
-}
-
-
-def make_grid(
-    *,
-    seeds: Iterable[int] = (0,),
-    lrs: Iterable[float] = (5e-5,),
-    weight_decays: Iterable[float] = (0.0,),
-    warmup_ratios: Iterable[float] = (0.1,),
-    batch_sizes: Iterable[int] = (16,),
-) -> tuple[Theta, ...]:
-    """The Cartesian product of the given axes as `Theta` records (order: seed varies slowest)."""
-    axes = [tuple(a) for a in (seeds, lrs, weight_decays, warmup_ratios, batch_sizes)]
-    for name, axis in zip(("seeds", "lrs", "weight_decays", "warmup_ratios", "batch_sizes"), axes):
-        if not axis:
-            raise ValueError(f"make_grid: {name} is empty")
-    return tuple(
-        Theta(seed=int(seed), lr=float(lr), weight_decay=float(wd), warmup_ratio=float(wu),
-              batch_size=int(bs))
-        for seed, lr, wd, wu, bs in itertools.product(*axes)
-    )
-
-
-def theta_grid(preset: str) -> tuple[Theta, ...]:
-    """The Θ preset called `preset`: "bort" (480 sets), "cpu" (8), "lr" (3) or "smoke" (2)."""
-    if preset not in THETA_PRESETS:
-        raise ValueError(f"unknown Θ preset {preset!r}; valid: {', '.join(THETA_PRESETS)}")
-    return make_grid(**THETA_PRESETS[preset])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,95 +251,6 @@ def _load_tokenizer(model_source: ModelSource) -> Any:
     return teacher.load_tokenizer()
 
 
-def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path | None:
-    """A model folder: `path` itself or ``path/model`` (notebook 03's export), or None when
-    neither holds a config.json (so notebooks can fall back when run alone)."""
-    if path is None or not str(path).strip():
-        return None
-    for candidate in (Path(path), Path(path) / "model"):
-        if (candidate / "config.json").is_file():
-            return candidate
-    return None
-
-
-def arch_of(model_dir: str | os.PathLike[str]) -> ArchSpec:
-    """The `ArchSpec` of a saved BERT checkpoint (for a random-init twin of the same shape)."""
-    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    return ArchSpec(**{k: int(config[k]) for k in (
-        "num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size",
-        "vocab_size", "max_position_embeddings", "type_vocab_size")})
-
-
-# ---------------------------------------------------------------------------------------------
-# Model.
-def add_head_dropout(model: Any, p: float | None = None) -> Any:
-    """Add Bort's dropout *before* the dense+tanh of the head (HF's pooler), in training only.
-
-    A forward pre-hook on `model.bert.pooler` (not saved with the model; parameter names are
-    unchanged). `p` defaults to the config's classifier dropout (else hidden dropout, 0.1).
-    """
-    import torch.nn.functional as F
-
-    cfg = model.config
-    p = p if p is not None else (cfg.classifier_dropout if cfg.classifier_dropout is not None
-                                 else cfg.hidden_dropout_prob)
-    pooler = model.bert.pooler
-
-    def hook(module: Any, args: tuple) -> tuple:
-        # (batch, seq, hidden) -> same; the pooler then takes the first token.
-        return (F.dropout(args[0], p=p, training=module.training), *args[1:])
-
-    pooler.register_forward_pre_hook(hook)
-    return model
-
-
-def load_classifier(model_source: ModelSource, *, label_names: Sequence[str]) -> Any:
-    """A `BertForSequenceClassification` for `len(label_names)` classes, with Bort's head.
-
-    Args:
-        model_source: a checkpoint folder (MLM, encoder or classifier; loaded with
-            `from_pretrained`) or an `ArchSpec` (random initialisation).
-        label_names: class names; sets `num_labels`, `id2label` and `label2id`.
-
-    Raises:
-        ValueError: the checkpoint is a classifier for a different number of labels.
-        FileNotFoundError: the folder has no config.json.
-    """
-    from transformers import AutoConfig, BertForSequenceClassification
-
-    n = len(label_names)
-    id2label = {i: str(name) for i, name in enumerate(label_names)}
-    label2id = {name: i for i, name in id2label.items()}
-    if isinstance(model_source, ArchSpec):
-        config = model_source.to_bert_config(num_labels=n, id2label=id2label, label2id=label2id)
-        model = BertForSequenceClassification(config)
-    else:
-        path = Path(model_source)
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"model_source {str(path)!r} has no config.json")
-        config = AutoConfig.from_pretrained(path)
-        is_classifier = any("SequenceClassification" in a for a in config.architectures or ())
-        if is_classifier and config.num_labels != n:
-            raise ValueError(f"model_source {str(path)!r} is a classifier for "
-                             f"num_labels={config.num_labels}, but the task has {n} labels")
-        from transformers.utils import logging as hf_logging
-
-        # HF's load report (a WARNING table) is expected here: MLM heads are dropped, the
-        # classifier (and, for students from notebook 03, the pooler) are fresh. Log it briefly.
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            loaded: Any = BertForSequenceClassification.from_pretrained(
-                path, num_labels=n, id2label=id2label, label2id=label2id,
-                output_loading_info=True)
-        finally:
-            hf_logging.set_verbosity(verbosity)
-        model, info = loaded
-        logger.info("loaded %s; freshly initialised: %s", path, sorted(info["missing_keys"]))
-    model.config.architectures = ["BertForSequenceClassification"]
-    return add_head_dropout(model)
-
-
 @contextlib.contextmanager
 def quiet_progress(progress: bool) -> Iterator[None]:
     """Hide datasets' and transformers' own progress bars (map, weight loading, shard writing)
@@ -593,19 +414,6 @@ def _finetune(model_source: ModelSource, data: Any, *, theta: Theta, epochs: int
 
         save_json(Path(output_dir) / RESULT_NAME, result)
     return result
-
-
-def export(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str]) -> Path:
-    """`save_pretrained` the model and tokenizer into `output_dir`; returns the folder.
-
-    The folder reloads with `AutoModelForSequenceClassification.from_pretrained` (the Bort
-    head's extra dropout is a training-time hook and is not needed at inference).
-    """
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
 
 
 def _make_tracker(*, metric: str, patience: int | None, n_labels: int) -> Any:

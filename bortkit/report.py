@@ -116,7 +116,7 @@ def render_index(steps: list[StepReport], *, title: str) -> str:
         "<table><tr><th>notebook</th><th>status</th><th>seconds</th></tr>",
     ]
     for s in steps:
-        status = "<span class='ok'>ok</span>" if s.ok else f"<span class='fail'>failed</span>"
+        status = "<span class='ok'>ok</span>" if s.ok else "<span class='fail'>failed</span>"
         parts.append(f"<tr><td><a href='#{e(s.name)}'>{e(s.name)}</a></td><td>{status}</td>"
                      f"<td>{s.seconds:.0f}</td></tr>")
     parts.append("</table>")

@@ -44,7 +44,9 @@ def test_structure(path):
     assert REQUIRED <= set(params), f"parameters cell lacks {REQUIRED - set(params)}"
     first = [line.split(":")[0].split("=")[0].strip() for line in code[0].source.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
-    assert first[:3] == ["output_dir", "seed", "smoke"], "parameters must start output_dir, seed, smoke"
+    assert first[:3] == ["output_dir", "seed", "smoke"], (
+        "parameters must start with output_dir, seed, smoke"
+    )
     for cell in code:
         assert not cell.get("outputs"), "notebooks are committed without outputs"
         assert cell.get("execution_count") is None, "notebooks are committed without counts"
@@ -60,13 +62,17 @@ CHECKS = {
     and s["n_trained"][-1] < s["n_space"]
     and all(w >= 1 - e for w, e in zip(s["w_ratio"], s["epsilons"]))
     and s["torus_dev_accuracy"][1] > s["torus_dev_accuracy"][0],
-    "05_agora": lambda s: s["n_rounds"] >= 1 and all(a > b for a, b in zip(s["thetas_per_round"], s["thetas_per_round"][1:])) and 0 <= s["best_dev_accuracy"] <= 1,
+    "05_agora": lambda s: s["n_rounds"] >= 1
+    and all(a > b for a, b in zip(s["thetas_per_round"], s["thetas_per_round"][1:]))
+    and 0 <= s["best_dev_accuracy"] <= 1,
     "03_pretrain": lambda s: s["steps"] >= 1 and 0 <= s["kd_accuracy"] <= 1
     and 0 <= s["mlm_accuracy"] <= 1 and s["kd_loss"] > 0 and s["model_dir"],
-    "04_finetune": lambda s: s["n_theta"] >= 2 and {"random-init", "minilm"} <= set(s["test_accuracy"])
+    "04_finetune": lambda s: s["n_theta"] >= 2
+    and {"random-init", "minilm"} <= set(s["test_accuracy"])
     and 0 < s["labeller_val_accuracy"] <= 1,
     "01_profile": lambda s: s["n_models"] >= 2 and all(v > 0 for v in s["latency_ms"].values()),
-    "02_fptas": lambda s: 0 < s["n_trained"] <= s["n_space"] and s["chosen_arch"]["hidden_size"] > 0
+    "02_fptas": lambda s: 0 < s["n_trained"] <= s["n_space"]
+    and s["chosen_arch"]["hidden_size"] > 0
     and s["chosen_w"] > 0 and s["front_size"] >= 1,
 }
 

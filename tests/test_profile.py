@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from bortkit import arch, profile
+from bortkit import arch, paper, profile
 from bortkit.arch import ArchSpec
 from bortkit.plots import profile as profile_plots
 from bortkit.profile import EnvFingerprint, GemmPeak, Latency, ProfileReport
@@ -204,26 +204,26 @@ def test_report_get_unknown_name():
 
 
 def test_size_rows_bort_fractions():
-    rows = profile.size_rows(["bort", "bort-paper-table", "bert-large"])
+    rows = paper.size_rows(["bort", "bort-paper-table", "bert-large"])
     by = {r.name: r for r in rows}
     assert by["bert-large"].net_fraction == pytest.approx(1.0)
     # paper (a): 16% net, 5.5% effective fit the paper-table shape (see arch.PRESETS)
     assert by["bort-paper-table"].net_fraction == pytest.approx(0.165, abs=0.005)
     assert by["bort-paper-table"].effective_fraction == pytest.approx(0.054, abs=0.002)
     assert by["bort"].total == by["bort"].embeddings + by["bort"].encoder + by["bort"].pooler
-    frame = profile.size_frame(rows)
+    frame = paper.size_frame(rows)
     assert frame.loc["bort", "total_M"] == pytest.approx(by["bort"].total / 1e6)
 
 
 def test_paper_comparison():
-    comp = profile.paper_comparison(_report())
+    comp = paper.paper_comparison(_report())
     assert comp.value("bort", "speedup_vs_bert-base") == pytest.approx(4.0)
     assert comp.value("bort", "speedup_vs_roberta-large") is None  # not measured
     assert comp.value("bort-paper-table", "speedup_vs_bert-base") is None  # not in the report
     assert comp.value("bort-paper-table", "net_fraction") == pytest.approx(
         arch.size_fractions(arch.PRESETS["bort-paper-table"], arch.PRESETS["bert-large"])["net"]
     )
-    assert len(comp.rows) == 2 * len(profile.PAPER_CLAIMS)
+    assert len(comp.rows) == 2 * len(paper.PAPER_CLAIMS)
     assert (comp.seq_len, comp.batch_size, comp.threads) == (16, 1, 1)
     assert comp.to_frame().shape == (len(comp.rows), 3)
     assert type(comp).from_dict(json.loads(json.dumps(comp.to_dict()))) == comp
@@ -231,7 +231,7 @@ def test_paper_comparison():
 
 def test_paper_comparison_unknown_model():
     with pytest.raises(ValueError, match="neither in the report nor a preset"):
-        profile.paper_comparison(_report(), models=("D9",))
+        paper.paper_comparison(_report(), models=("D9",))
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def test_profile_presets_validation():
 
 # --- figures ---------------------------------------------------------------------------------
 def test_size_breakdown_data_and_figure():
-    rows = profile.size_rows(["bert-base", "bort"])
+    rows = paper.size_rows(["bert-base", "bort"])
     data = profile_plots.size_breakdown_data(rows)
     assert data.names == ("bert-base", "bort")
     assert data.parts == ("embeddings", "encoder", "pooler")
@@ -377,9 +377,20 @@ def test_cli_profile_nothing(capsys):
 
 
 def test_paper_comparison_by_metric():
-    comp = profile.paper_comparison(_report())
+    comp = paper.paper_comparison(_report())
     assert comp.by_metric("speedup_vs_bert-base") == pytest.approx(
         {"bort": 4.0, "bort-paper-table": None}
     )
     with pytest.raises(ValueError, match="unknown metric"):
         comp.by_metric("speed")
+
+
+def test_moved_names_still_resolve_from_profile():
+    # backward compatibility: the size table and paper comparison moved to bortkit.paper
+    assert profile.size_rows is paper.size_rows
+    assert profile.PaperComparison is paper.PaperComparison
+    from bortkit.profile import SizeRow
+
+    assert SizeRow is paper.SizeRow
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        profile.nope  # noqa: B018

@@ -12,12 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pins(lines):
-    return sorted(l.strip() for l in lines if re.match(r"^[A-Za-z0-9_.\-\[\]]+==", l.strip()))
+    pin = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==")
+    return sorted(line.strip() for line in lines if pin.match(line.strip()))
 
 
 def test_environment_yml_mirrors_requirements():
     reqs = _pins((ROOT / "requirements.txt").read_text().splitlines())
-    env = _pins(l.strip().removeprefix("- ") for l in (ROOT / "environment.yml").read_text().splitlines())
+    env_lines = (ROOT / "environment.yml").read_text().splitlines()
+    env = _pins(line.strip().removeprefix("- ") for line in env_lines)
     assert reqs and env == reqs
 
 
@@ -26,7 +28,8 @@ def test_torch_is_pinned_to_the_cpu_wheel_version():
 
 
 def test_import_sets_offline_environment():
-    code = "import os, bortkit; print(os.environ['HF_HUB_OFFLINE'], os.environ['HF_DATASETS_CACHE'])"
+    code = ("import os, bortkit; "
+            "print(os.environ['HF_HUB_OFFLINE'], os.environ['HF_DATASETS_CACHE'])")
     env = {k: v for k, v in os.environ.items()
            if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_CACHE", "BORTKIT_CACHE")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -35,7 +35,9 @@ USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bortkit",
-        description="Reproduce and explore Bort: OSE by FPTAS, KD pretraining, fine-tuning, Agora.",
+        description=(
+            "Reproduce and explore Bort: OSE by FPTAS, KD pretraining, fine-tuning, Agora."
+        ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

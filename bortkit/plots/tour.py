@@ -1,4 +1,4 @@
-"""Figures of the teaching walkthrough (notebook 00): records from `bortkit.tour`, `fptas`, `toy`."""
+"""Figures of the teaching walkthrough (notebook 00), from `tour`, `fptas` and `toy` records."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from bortkit.fptas import FptasResult
-    from bortkit.toy import TorusRun
     from bortkit.tour import EpsilonSweep
+    from bortkit.toy import TorusRun
 
 
 def _go() -> Any:
