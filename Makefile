@@ -32,6 +32,7 @@ run: $(STAMP)
 	$(VENV)/bin/bortkit pipeline --profile $(PROFILE)
 
 test: $(STAMP) browser-deps
+	$(PY) -m ruff check bortkit tests benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium for the `browser` test tier (Playwright drives it; no browser download).
