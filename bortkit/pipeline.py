@@ -39,20 +39,27 @@ class Step:
 # The quick profile fits in about 20 minutes on 2 cores; full is for a machine with more time.
 # Parameter names are each notebook's own (see its parameters cell).
 PROFILES: dict[str, tuple[Step, ...]] = {
+    # About 20-25 minutes on 2 cores from a fresh checkout, including the one-off MLM adaptation
+    # of the teacher (300 steps, cached afterwards). Sizes are a project choice for a quick look.
     "quick": (
         Step("01_profile", {"repeats": 10}),
-        Step("02_fptas", {}),
-        Step("03_pretrain", {}, {"fptas_dir": "02_fptas"}),
-        Step("04_finetune", {}, {"pretrained_dir": "03_pretrain"}),
-        Step("05_agora", {}, {"finetune_dir": "04_finetune"}),
+        Step("02_fptas", {"epsilon": 0.5, "steps": 20}),
+        Step("03_pretrain", {"steps": 200, "eval_blocks": 64, "checkpoint_every": 50},
+             {"fptas_dir": "02_fptas"}),
+        Step("04_finetune", {"train_size": 500, "eval_size": 300, "theta_preset": "smoke",
+                             "compare_preset": "smoke", "epochs": 2},
+             {"pretrained_dir": "03_pretrain"}),
+        Step("05_agora", {"train_size": 200, "n_thetas": 4}, {"finetune_dir": "04_finetune"}),
     ),
+    # The notebooks' own defaults.
     "full": (
-        Step("01_profile", {"repeats": 30}),
+        Step("01_profile", {}),
         Step("02_fptas", {}),
         Step("03_pretrain", {}, {"fptas_dir": "02_fptas"}),
         Step("04_finetune", {}, {"pretrained_dir": "03_pretrain"}),
         Step("05_agora", {}, {"finetune_dir": "04_finetune"}),
     ),
+    # Every notebook with smoke=True: a minute or two, for checking the plumbing.
     "smoke": (
         Step("01_profile", {"smoke": True}),
         Step("02_fptas", {"smoke": True}),

@@ -99,3 +99,13 @@ def test_flatten_summary():
 def test_write_index_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         report.write_index(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("profile", sorted(pipeline.PROFILES))
+def test_profiles_only_set_declared_parameters(profile):
+    import papermill
+
+    for step in pipeline.PROFILES[profile]:
+        declared = papermill.inspect_notebook(str(pipeline.resolve_notebook(step.notebook)))
+        unknown = (set(step.parameters) | set(step.upstream)) - set(declared)
+        assert not unknown, f"{profile}/{step.notebook} sets undeclared parameters {unknown}"
