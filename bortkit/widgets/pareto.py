@@ -109,7 +109,9 @@ class ParetoExplorer:
         self.figure = go.FigureWidget(
             data=[go.Scatter(x=[], y=[], mode="markers", name=n) for n in TRACES],
             layout=dict(title=d.title, height=500, xaxis_title="parameters p (M)",
-                        yaxis_title="operations i (GFLOP/seq)"))
+                        yaxis_title="operations i (GFLOP/seq)",
+                        # legend above the plot, clear of the error colour bar
+                        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)))
         f = self.figure.data
         f[0].marker = dict(size=9, color=[], colorscale="Viridis", colorbar=dict(title="e"))
         f[1].marker = dict(size=6, color="lightgray")
