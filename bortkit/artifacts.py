@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 SUMMARY_NAME = "summary.json"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def run_dir(path: str | os.PathLike[str]) -> Path:
@@ -34,6 +36,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         try:

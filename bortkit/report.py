@@ -57,6 +57,31 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def inline_plotly_outputs(nb: Any, *, plotlyjs: str = "plotly.min.js") -> int:
+    """Give every plotly output of `nb` an HTML rendering, so nbconvert's HTML shows the figure.
+
+    Papermill stores figures only as plotly JSON, which nbconvert cannot draw. The first figure
+    loads plotly.js from `plotlyjs` (the copy `artifacts.save_figure` writes beside the
+    notebook, so the page works offline); later figures reuse it. Returns how many were added.
+    """
+    import plotly.io as pio
+
+    n = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if _PLOTLY_MIME in data and "text/html" not in data:
+                fig = pio.from_json(json.dumps(data[_PLOTLY_MIME]), skip_invalid=True)
+                data["text/html"] = fig.to_html(full_html=False,
+                                                include_plotlyjs=plotlyjs if n == 0 else False)
+                del data[_PLOTLY_MIME]
+                n += 1
+    return n
+
+
 def _export_notebook(executed: Path) -> Path | None:
     if not executed.is_file():
         return None
@@ -64,7 +89,9 @@ def _export_notebook(executed: Path) -> Path | None:
         import nbformat
         from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+        nb = nbformat.read(executed, as_version=4)
+        inline_plotly_outputs(nb)
+        body, _ = HTMLExporter().from_notebook_node(nb)
     except Exception as exc:  # a broken export must not lose the rest of the report
         logger.warning("could not export %s to HTML: %s", executed, exc)
         return None
@@ -149,4 +176,12 @@ def write_index(run_root: str | Path, *, title: str | None = None) -> Path:
     return artifacts.atomic_write_text(root / INDEX_NAME, page)
 
 
-__all__ = ["INDEX_NAME", "StepReport", "collect", "flatten_summary", "render_index", "write_index"]
+__all__ = [
+    "INDEX_NAME",
+    "StepReport",
+    "collect",
+    "flatten_summary",
+    "inline_plotly_outputs",
+    "render_index",
+    "write_index",
+]

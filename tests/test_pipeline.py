@@ -109,3 +109,19 @@ def test_profiles_only_set_declared_parameters(profile):
         declared = papermill.inspect_notebook(str(pipeline.resolve_notebook(step.notebook)))
         unknown = (set(step.parameters) | set(step.upstream)) - set(declared)
         assert not unknown, f"{profile}/{step.notebook} sets undeclared parameters {unknown}"
+
+
+def test_inline_plotly_outputs_gives_figures_html():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fig")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/vnd.plotly.v1+json": json.loads(fig.to_json())})]
+    nb.cells = [cell, nbformat.v4.new_code_cell("x = 1")]
+    assert report.inline_plotly_outputs(nb) == 1
+    html = cell.outputs[0]["data"]["text/html"]
+    assert 'src="plotly.min.js"' in html
+    assert "application/vnd.plotly.v1+json" not in cell.outputs[0]["data"]
+    assert report.inline_plotly_outputs(nb) == 0  # idempotent

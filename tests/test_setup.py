@@ -50,3 +50,13 @@ def test_cli_bad_spec_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "4 or 5" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_atomic_write_gives_the_usual_file_mode(tmp_path):
+    from bortkit import artifacts
+
+    path = artifacts.atomic_write_text(tmp_path / "a.txt", "hi")
+    mode = path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_text() == "hi" and mode == 0o666 & ~umask
