@@ -1,4 +1,4 @@
-"""Render a `bortkit profile --json` report as the markdown tables of docs/sections/profile.md.
+"""Render a `bortkit profile --json` report as the markdown tables of the README (Profile).
 
 Usage: python benchmarks/profile_presets.py /tmp/profile.json [more.json ...]
 (`benchmarks/profile_presets.sh` measures and then calls this.)

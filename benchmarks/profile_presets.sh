@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the latency / speed-up table of docs/sections/profile.md (README "Profile").
+# Reproduce the latency / speed-up table of the README ("Profile").
 #
 # Usage: benchmarks/profile_presets.sh [OUT_JSON] [extra `bortkit profile` flags...]
 #   OUT_JSON defaults to /tmp/profile.json; e.g. add `--threads 1` for the single-thread table.
