@@ -10,21 +10,7 @@ import torch
 from bortkit import distill
 from bortkit.arch import ArchSpec
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models on a shared 2-core machine: inter-op/OpenMP contention costs more than it gains
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from bortkit.teacher import load_tokenizer
-
-    return load_tokenizer()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _logits(n: int = 6, v: int = 50, seed: int = 0) -> torch.Tensor:

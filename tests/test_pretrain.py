@@ -24,20 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = "2,2,32,64"  # D,A,H,I in the teacher's vocabulary (30522)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models on a shared 2-core machine: inter-op/OpenMP contention costs more than it gains
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from bortkit.teacher import load_tokenizer
-
-    return load_tokenizer()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
