@@ -163,7 +163,16 @@ class Store:
         """Store `result` under `key` and commit; False if the key was already stored.
 
         The completion log row is written in the same transaction, whatever the outcome.
+
+        Raises:
+            ValueError: if `key` is not `make_key` of the fields stored with it (a row whose
+                key does not describe it would be skipped or reused by the wrong sweep).
         """
+        expected = make_key(space=space, spec=spec, theta=theta, steps=steps, seed=seed,
+                            evaluator=evaluator)
+        if key != expected:
+            raise ValueError(f"Store.put: key {key[:12]}… does not match its fields "
+                             f"(expected {expected[:12]}…)")
         now = time.time()
         with self._lock, self._conn:  # one transaction, committed on exit
             cur = self._conn.execute(

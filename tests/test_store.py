@@ -56,7 +56,7 @@ def test_put_get_is_idempotent_and_logs_completions(tmp_path):
 
 def test_in_memory_store():
     store = Store()
-    store.put("k", EvalResult(0.1, 0.2, 0.3), **KEY_ARGS)
+    store.put(make_key(**KEY_ARGS), EvalResult(0.1, 0.2, 0.3), **KEY_ARGS)
     assert len(store) == 1
 
 
@@ -118,3 +118,12 @@ def test_sigkill_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
     assert _outcome(json.loads(out.read_text())) == _outcome(
         json.loads(json.dumps(clean.to_dict()))
     )
+
+
+def test_put_rejects_a_key_that_does_not_describe_its_fields(tmp_path):
+    meta = dict(KEY_ARGS)
+    wrong = make_key(**dict(KEY_ARGS, seed=KEY_ARGS["seed"] + 1))
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ValueError, match="does not match its fields"):
+            store.put(wrong, EvalResult(0.5, 0.7, 1.0), **meta)
+        assert len(store) == 0
