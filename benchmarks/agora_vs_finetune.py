@@ -6,10 +6,10 @@ For each task and seed:
   * labeller = logistic regression on frozen MiniLM sentence embeddings trained on
     `--labeller-size` train examples (a superset of the student's: the labeller is the
     "trained model" Agora assumes; its dev/test accuracy is reported too);
-  * learner = `textaug.HeadLearner` (an MLP head on frozen MiniLM embeddings, θ = finetune.Theta)
+  * learner = `textaug.HeadLearner` (an MLP head on frozen MiniLM embeddings, θ = Theta)
     — the CPU-sized student; `--learner finetune` fine-tunes the whole MiniLM instead (slow);
-  * Agora: `agora.augment` with the mask-and-refill sampler (teacher MLM from
-    `bortkit.teacher.load_teacher`) and the MiniLM cosine band; test accuracy of its best model;
+  * Agora: `loop.augment` with the mask-and-refill sampler (teacher MLM from
+    `bortkit.pretrain.teacher.load_teacher`) and the MiniLM cosine band; test accuracy of its best model;
   * plain fine-tuning: every θ ∈ Θ on the original train set with epochs scaled so the summed
     optimiser steps equal Agora's; best θ on dev; its test accuracy.
 
@@ -33,23 +33,24 @@ from pathlib import Path
 import numpy as np
 
 import bortkit  # noqa: F401 - sets the offline environment before transformers/datasets
+from bortkit.theta import make_grid, theta_grid
 
 
 def run_one(task, seed, args, embedder, teacher):
-    from bortkit import agora, finetune, textaug
+    from bortkit import finetune
 
     student, lab_split = textaug.low_data_split(
         task, seed=seed, train_size=args.train_size, dev_size=args.dev_size,
         test_size=args.test_size, labeller_size=args.labeller_size)
     names = finetune.task_labels(student)
     if args.learner == "head":
-        thetas = finetune.make_grid(seeds=(0, 1), lrs=tuple(args.lrs), batch_sizes=(16,),
+        thetas = make_grid(seeds=(0, 1), lrs=tuple(args.lrs), batch_sizes=(16,),
                                     warmup_ratios=(0.1,), weight_decays=(0.01,))
         learner = textaug.HeadLearner(embedder, n_labels=len(names), epochs=args.epochs)
     else:  # the whole MiniLM is fine-tuned per θ (slow on 2 cores)
         from bortkit.embed import _minilm_dir
 
-        thetas = finetune.theta_grid("cpu")[:4]
+        thetas = theta_grid("cpu")[:4]
         learner = textaug.finetune_learner(student, _minilm_dir(), epochs=args.epochs,
                                            tokenizer=teacher[1])
     labeller = textaug.EmbeddingLabeller(embedder, lab_split["text"], lab_split["label"])
@@ -58,7 +59,7 @@ def run_one(task, seed, args, embedder, teacher):
     mlm, tok = teacher
     sampler = textaug.MaskRefillSampler(mlm, tok, embedder=embedder, mask_prob=args.mask_prob,
                                         max_tries=args.max_tries, max_length=args.max_length)
-    config = agora.AgoraConfig(samples_per_mistake=args.samples_per_mistake,
+    config = loop.AgoraConfig(samples_per_mistake=args.samples_per_mistake,
                                band=tuple(args.band), max_mistakes=args.max_mistakes,
                                replay=args.replay, prune=args.prune)
     t0 = time.perf_counter()
@@ -107,12 +108,12 @@ def run_one(task, seed, args, embedder, teacher):
 def torus_table(seeds):
     """The torus toy over seeds and labellers: test accuracy of Agora's best model versus the
     best θ trained on the partial-coverage train set (round 0), same Θ (8 kNN settings)."""
-    from bortkit import toy
+    from bortkit.agora import torus
 
     out = ["| labeller | labeller dev acc | best-of-Θ test acc | Agora test acc | rounds |",
            "|---|---|---|---|---|"]
     for lab, noise in (("knn", 0.0), ("oracle", 0.1), ("oracle", 0.3), ("oracle", 0.45)):
-        runs = [toy.run_torus(seed=s, labeller=lab, noise=noise) for s in seeds]
+        runs = [torus.run_torus(seed=s, labeller=lab, noise=noise) for s in seeds]
         a = [r.test_accuracy for r in runs]
         b = [r.baseline_test_accuracy for r in runs]
         la = statistics.mean(r.result.labeller_dev_accuracy for r in runs)
@@ -167,7 +168,7 @@ def main(argv=None):
     p.add_argument("--replay", type=int, default=0)
     p.add_argument("--prune", default="half")
     p.add_argument("--teacher-steps", type=int, default=None,
-                   help="teacher MLM adaptation steps (default: bortkit.teacher's)")
+                   help="teacher MLM adaptation steps (default: bortkit.pretrain.teacher's)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="benchmarks/results/agora_vs_finetune.json")
     p.add_argument("--toy", action="store_true", help="only the torus toy table (seconds)")
@@ -181,7 +182,8 @@ def main(argv=None):
         return 0
     import torch
 
-    from bortkit import embed, teacher
+    from bortkit import embed
+    from bortkit.pretrain import teacher
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

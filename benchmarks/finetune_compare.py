@@ -20,6 +20,7 @@ import platform
 import time
 
 import bortkit  # noqa: F401 - offline environment before transformers
+from bortkit.theta import Theta, theta_grid
 
 
 def main() -> None:
@@ -45,13 +46,13 @@ def main() -> None:
 
     import torch
 
-    from bortkit import artifacts, data, finetune
+    from bortkit import data, finetune
     from bortkit.arch import count_params, parse_spec
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    thetas = (finetune.theta_grid(args.theta) if args.theta else
-              (finetune.Theta(seed=args.seed, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
+    thetas = (theta_grid(args.theta) if args.theta else
+              (Theta(seed=args.seed, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
                               batch_size=16),))
     sources = finetune.comparison_sources(args.student,
                                           fallback_spec=parse_spec(args.fallback_spec))
@@ -83,7 +84,7 @@ def main() -> None:
         print(f"| {t} | {n} | {shape} | {p / 1e6:.2f} M | {size} | {th} | {ep} | {va:.3f} "
               f"| {ta:.3f} | {tf:.3f} | {s:.0f} |")
     if args.json:
-        artifacts.save_json(args.json, {"args": vars(args), "seconds": total,
+        records.save_json(args.json, {"args": vars(args), "seconds": total,
                                         "results": everything})
 
 

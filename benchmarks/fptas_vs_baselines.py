@@ -23,9 +23,11 @@ import time
 from pathlib import Path
 
 import bortkit  # noqa: F401 - offline environment first
-from bortkit import artifacts, baselines, evaluators, fptas, pareto
+from bortkit import records
 from bortkit.arch import SearchSpace
-from bortkit.store import Store
+from bortkit.run import artifacts
+from bortkit.search import baselines, evaluation, fptas, pareto
+from bortkit.search.store import Store
 
 
 def hv(result: fptas.FptasResult, scale: tuple[float, ...]) -> float:
@@ -56,11 +58,11 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-        ev: evaluators.Evaluator = evaluators.SurrogateEvaluator(
+        ev: evaluation.Evaluator = evaluation.SurrogateEvaluator(
             batch_size=args.batch_size, seq_len=args.seq_len, eval_blocks=args.eval_blocks,
             objective=args.objective, smoke=args.smoke_teacher)
     else:
-        ev = evaluators.SyntheticEvaluator()
+        ev = evaluation.SyntheticEvaluator()
     space = SearchSpace.named(args.space)
     epsilons = [float(e) for e in args.epsilons.split(",")]
     out = artifacts.run_dir(args.out)
@@ -123,8 +125,8 @@ def main() -> int:
             f"{'yes' if x['meets_1_minus_eps'] else 'no'} | {x['hv_rel_exh']:.3f} | {nsga} |")
     table = "\n".join(lines).replace("abs(Ξ)", "|Ξ|".replace("|", "\\|"))
     print(table)
-    artifacts.atomic_write_text(Path(out) / "fptas_vs_baselines.md", table + "\n")
-    artifacts.save_json(Path(out) / "fptas_vs_baselines.json",
+    records.atomic_write_text(Path(out) / "fptas_vs_baselines.md", table + "\n")
+    records.save_json(Path(out) / "fptas_vs_baselines.json",
                         {"rows": rows, "args": vars(args), "evaluator": ev.version,
                          "errors": errors, "created": time.time()})
     fptas.save_result(exh, Path(out) / "exhaustive")

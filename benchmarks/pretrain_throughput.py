@@ -3,8 +3,8 @@
 Both steps train the same student against the same teacher on the same batches and masks, with
 the same loss (0.1·CE + 0.5·T²·KL at masked positions, T = 2), backward and AdamW step:
 
-- ours:  `bortkit.distill.make_distiller(...)`: encoder on the whole sequence, LM head (and
-         the teacher's LM head) ONLY at the masked positions (`bortkit.mlm.masked_logits`);
+- ours:  `bortkit.pretrain.distill.make_distiller(...)`: encoder on the whole sequence, LM head (and
+         the teacher's LM head) ONLY at the masked positions (`bortkit.pretrain.mlm.masked_logits`);
 - naive: HF `BertForMaskedLM(...)` forward for student and teacher, i.e. full-sequence ×
          full-vocabulary logits (batch, seq, V), then the masked positions are selected.
 
@@ -41,10 +41,10 @@ def main() -> None:
     import torch
     from transformers import BertForMaskedLM
 
-    from bortkit import distill, mlm
     from bortkit.arch import parse_spec
-    from bortkit.pretrain import PretrainConfig
-    from bortkit.teacher import load_tokenizer
+    from bortkit.pretrain import distill, mlm
+    from bortkit.pretrain.engine import PretrainConfig
+    from bortkit.pretrain.teacher import load_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

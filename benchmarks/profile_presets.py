@@ -1,6 +1,6 @@
 """Render a `bortkit profile --json` report as the markdown tables of the README (Profile).
 
-Usage: python benchmarks/profile_presets.py /tmp/profile.json [more.json ...]
+Usage: python benchmarks/profile_presets.py /tmp/latency.json [more.json ...]
 (`benchmarks/profile_presets.sh` measures and then calls this.)
 """
 
@@ -9,14 +9,15 @@ from __future__ import annotations
 import sys
 
 import bortkit  # noqa: F401 - offline environment first
-from bortkit import artifacts, paper, profile
+from bortkit import records
+from bortkit.measure import latency, paper
 
 
 def _x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
-def render(report: profile.ProfileReport) -> str:
+def render(report: latency.ProfileReport) -> str:
     env, peak = report.env, report.peak
     first = report.latencies[0]
     lines = [
@@ -67,7 +68,7 @@ def main(paths: list[str]) -> int:
         return 2
     for path in paths:
         print(f"<!-- {path} -->")
-        print(render(profile.ProfileReport.from_dict(artifacts.load_json(path))))
+        print(render(latency.ProfileReport.from_dict(records.load_json(path))))
         print()
     return 0
 

@@ -1,7 +1,7 @@
 """Embeddings (MiniLM sentence vectors, student hidden states) and 2-D projections (UMAP).
 
 * `SentenceEmbedder` — mean-pooled, L2-normalised last hidden states of the shipped MiniLM
-  checkpoint (`bortkit.teacher.minilm_dir()`), the all-MiniLM-L6-v2 recipe, computed with plain
+  checkpoint (`bortkit.pretrain.teacher.minilm_dir()`), the all-MiniLM-L6-v2 recipe, computed with plain
   transformers (no hub). Cosine similarity is then a dot product.
 * `hidden_state_embeddings` — the same pooling over any HF encoder (e.g. a fine-tuned student).
 * `Projector` — the estimator contract over `umap.UMAP` (or PCA, for speed/tests): `fit` once
@@ -31,7 +31,7 @@ METHODS = ("umap", "pca")
 
 def _minilm_dir() -> Path:
     try:
-        from bortkit.teacher import minilm_dir
+        from bortkit.pretrain.teacher import minilm_dir
 
         return Path(minilm_dir())
     except ImportError:  # pragma: no cover - teacher ships with the package

@@ -1,7 +1,7 @@
 """Fine-tuning hyperparameter sets Θ: the `Theta` record, grids over its axes, and presets.
 
 A θ is one (seed, learning rate, weight decay, warm-up ratio, batch size) setting of
-`bortkit.finetune.finetune`; a Θ is a tuple of them. `make_grid` builds the Cartesian product
+`bortkit.finetune.engine.finetune`; a Θ is a tuple of them. `make_grid` builds the Cartesian product
 of given axes; `theta_grid(name)` returns one of `THETA_PRESETS`: "bort" (the Bort README's
 480-set grid), "cpu", "lr" and "smoke" (project choices for 2 CPU cores).
 

@@ -25,6 +25,6 @@ def one_thread():
 @pytest.fixture(scope="session")
 def tokenizer():
     """The teacher's WordPiece tokenizer (the shipped MiniLM checkpoint's), loaded once."""
-    from bortkit.teacher import load_tokenizer
+    from bortkit.pretrain.teacher import load_tokenizer
 
     return load_tokenizer()

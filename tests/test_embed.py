@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bortkit import embed, toy
+from bortkit import embed
+from bortkit.agora import torus
 
 
 @pytest.fixture(scope="module")
 def torus_run():
-    return toy.run_torus(seed=0, n_train=80, n_dev=80, n_test=100)
+    return torus.run_torus(seed=0, n_train=80, n_dev=80, n_test=100)
 
 
 def test_pca_projector_fits_once_and_transforms_later_points():
@@ -66,7 +67,7 @@ def test_cosine_similarity():
 def test_umap_projection_is_deterministic_and_trustworthy():
     from sklearn.manifold import trustworthiness
 
-    data = toy.make_torus(n_train=10, n_dev=100, n_test=10, seed=0)
+    data = torus.make_torus(n_train=10, n_dev=100, n_test=10, seed=0)
     x = data.dev_x
     kw = dict(method="umap", n_neighbors=10, n_epochs=30, random_state=0, metric="euclidean")
     a = embed.Projector(**kw).fit_transform(x)

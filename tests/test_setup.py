@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bortkit import records
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,7 +40,7 @@ def test_import_sets_offline_environment():
 
 
 def test_import_fptas_stays_light():
-    code = ("import sys, bortkit.arch, bortkit.artifacts; "
+    code = ("import sys, bortkit.arch, bortkit.run.artifacts; "
             "print(any(m in sys.modules for m in ('torch', 'plotly', 'umap')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -53,9 +55,8 @@ def test_cli_bad_spec_is_one_line(tmp_path):
 
 
 def test_atomic_write_gives_the_usual_file_mode(tmp_path):
-    from bortkit import artifacts
 
-    path = artifacts.atomic_write_text(tmp_path / "a.txt", "hi")
+    path = records.atomic_write_text(tmp_path / "a.txt", "hi")
     mode = path.stat().st_mode & 0o777
     umask = os.umask(0)
     os.umask(umask)

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "agora",
         help="Agora: augment train around dev mistakes, prune Θ, repeat (text or --toy torus)",
-        description="Run the Agora loop (bortkit.agora) and write agora_result.json, "
+        description="Run the Agora loop (bortkit.agora.loop) and write agora_result.json, "
         "accuracy.html and rounds.html (projection per round) into --out.",
     )
     p.add_argument("--toy", action="store_true", help="the 3-D torus toy instead of text")
@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit import artifacts, embed, textaug
+    from bortkit import embed
     from bortkit.plots import agora as agora_plots
+    from bortkit.run import artifacts
 
     exp = textaug.run_experiment(
         toy=args.toy, task=args.task, seed=args.seed, smoke=args.smoke, learner=args.learner,
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         rounds=args.rounds, samples_per_mistake=args.samples_per_mistake,
         band=tuple(args.band), prune=args.prune, replay=args.replay, progress=False)
     out = artifacts.run_dir(args.out)
-    artifacts.save_json(out / "agora_result.json", exp)
+    records.save_json(out / "agora_result.json", exp)
     artifacts.save_figure(agora_plots.accuracy_figure(exp.result), out / "accuracy.html")
     proj = embed.project_rounds(exp.result, exp.dev_points, embed=exp.embedder,
                                 projector=embed.Projector(method=args.projection,

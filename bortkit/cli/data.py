@@ -7,7 +7,8 @@ import argparse
 import json
 from typing import Any
 
-from bortkit import data, sources
+from bortkit import data
+from bortkit.data import sources
 
 _TASK_SOURCE = {name: info.source for name, info in data.TASK_INFO.items()}
 
@@ -41,8 +42,8 @@ def _size(value: float | None) -> int | float | None:
 
 
 def _corpus_record(args: argparse.Namespace) -> dict[str, Any]:
-    from bortkit.corpus import build_corpus, corpus_stats
-    from bortkit.teacher import load_tokenizer
+    from bortkit.data.corpus import build_corpus, corpus_stats
+    from bortkit.pretrain.teacher import load_tokenizer
 
     corpus = build_corpus(seed=args.seed, include_imdb=args.include_imdb)
     stats = corpus_stats(corpus, load_tokenizer())

@@ -10,16 +10,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from bortkit.theta import Theta, theta_grid
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune",
         help="fine-tune a sequence classifier (Bort's head) on a task",
-        description="Fine-tune a checkpoint (or a random-init shape) on a bortkit.data task, "
+        description="Fine-tune a checkpoint (or a random-init shape) on a bortkit.data.tasks task, "
         "one model per θ; evaluate on validation each epoch, keep the best epoch, score test.",
     )
     p.add_argument("--task", required=True, help="builtin task (rt, imdb, bbc, tweets, sms) "
-                   "or a data file/folder (see bortkit.data.load_task)")
+                   "or a data file/folder (see bortkit.data.tasks.load_task)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="checkpoint folder (or notebook 03's output folder), or "
                      "'minilm' for the shipped MiniLM")
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit.finetune import quiet_progress
+    from bortkit.finetune.engine import quiet_progress
 
     with quiet_progress(not args.no_progress):
         return _run(args)
@@ -56,8 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     import dataclasses
     import shutil
 
-    from bortkit import artifacts, data, finetune
+    from bortkit import data, finetune
     from bortkit.arch import parse_spec
+    from bortkit.run import artifacts
 
     if args.threads:
         import torch
@@ -67,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.spec:
         source = parse_spec(args.spec)
     elif args.model == "minilm":
-        from bortkit.teacher import minilm_dir
+        from bortkit.pretrain.teacher import minilm_dir
 
         source = minilm_dir()
     else:
@@ -81,22 +84,22 @@ def _run(args: argparse.Namespace) -> int:
     kw = dict(epochs=args.epochs, max_length=args.max_length, patience=args.patience,
               metric=args.metric, progress=not args.no_progress)
     if args.theta:
-        thetas = finetune.theta_grid(args.theta)
+        thetas = theta_grid(args.theta)
         results = finetune.run_grid(source, task, thetas, output_dir=out / "grid", **kw)
         best = finetune.best_result(results)
         shutil.rmtree(out / "model", ignore_errors=True)
         shutil.move(str(best.model_dir), out / "model")
         shutil.rmtree(out / "grid", ignore_errors=True)
         moved = dataclasses.replace(best, model_dir=str(out / "model"))
-        artifacts.save_json(out / "model" / finetune.RESULT_NAME, moved)
+        records.save_json(out / "model" / finetune.RESULT_NAME, moved)
         results = [moved if r is best else r for r in results]
         best = moved
     else:
-        theta = finetune.Theta(seed=args.seed, lr=args.lr, weight_decay=args.weight_decay,
+        theta = Theta(seed=args.seed, lr=args.lr, weight_decay=args.weight_decay,
                                warmup_ratio=args.warmup_ratio, batch_size=args.batch_size)
         results = [finetune.finetune(source, task, theta=theta, output_dir=out / "model", **kw)]
         best = results[0]
-    artifacts.save_json(out / "results.json", results)
+    records.save_json(out / "results.json", results)
     for r in results:
         mark = "*" if r is best else " "
         test = "" if r.test is None else (f"  test acc {r.test.accuracy:.4f} "

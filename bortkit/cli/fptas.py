@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from bortkit import artifacts, evaluators, executors, fptas
 from bortkit.arch import PRESETS, SearchSpace
-from bortkit.store import open_store
+from bortkit.run import artifacts
+from bortkit.search import evaluation, executors, fptas
+from bortkit.search.store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,11 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build_evaluator(name: str, *, batch_size: int, seq_len: int, smoke: bool
-                    ) -> evaluators.Evaluator:
+                    ) -> evaluation.Evaluator:
     """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length."""
     if name == "synthetic":
-        return evaluators.SyntheticEvaluator()
-    return evaluators.SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke)
+        return evaluation.SyntheticEvaluator()
+    return evaluation.SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke)
 
 
 def run(args: argparse.Namespace) -> int:

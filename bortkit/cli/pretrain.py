@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-blocks", type=int, default=128, help="held-out blocks evaluated")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--teacher", default="default",
-                   help="'default' (bortkit.teacher.load_teacher), 'smoke', or a model folder")
+                   help="'default' (bortkit.pretrain.teacher.load_teacher), 'smoke', or a model folder")
     p.add_argument("--corpus-file", default=None,
                    help="plain-text corpus (paragraphs split by blank lines; the last 10%% are "
                    "held out) instead of the builtin corpus")
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _teacher(name: str, objective: str) -> tuple[Any, Any]:
     if name in ("default", "smoke"):
-        from bortkit.teacher import load_teacher
+        from bortkit.pretrain.teacher import load_teacher
 
         return load_teacher(smoke=name == "smoke")
     path = Path(name).expanduser()
@@ -65,14 +65,14 @@ def _teacher(name: str, objective: str) -> tuple[Any, Any]:
     if (path / "tokenizer.json").is_file() or (path / "vocab.txt").is_file():
         tokenizer = AutoTokenizer.from_pretrained(path)
     else:
-        from bortkit.teacher import load_tokenizer
+        from bortkit.pretrain.teacher import load_tokenizer
 
         tokenizer = load_tokenizer()
     return model.eval(), tokenizer
 
 
 def _corpus(path: str | None) -> Any:
-    from bortkit.corpus import Corpus, build_corpus
+    from bortkit.data.corpus import Corpus, build_corpus
 
     if path is None:
         return build_corpus()
@@ -87,9 +87,9 @@ def _corpus(path: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bortkit.distill import build_student
-    from bortkit.pretrain import PretrainConfig, pretrain, resolve_arch
-    from bortkit.surrogate import corpus_blocks
+    from bortkit.pretrain.distill import build_student
+    from bortkit.pretrain.engine import PretrainConfig, pretrain, resolve_arch
+    from bortkit.pretrain.surrogate import corpus_blocks
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         clip_weights=args.clip_weights, eval_every=args.eval_every,
         checkpoint_every=args.checkpoint_every, seed=args.seed)
     if args.objective == "mlm" and args.teacher in ("default", "smoke"):
-        from bortkit.teacher import load_tokenizer
+        from bortkit.pretrain.teacher import load_tokenizer
 
         teacher, tokenizer = None, load_tokenizer()
     else:

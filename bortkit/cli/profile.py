@@ -3,7 +3,7 @@
 Example (the README table)::
 
     bortkit profile --presets bert-base,bert-large,bort --seq-len 128 --batch-size 1 \\
-        --repeats 20 --json /tmp/profile.json
+        --repeats 20 --json /tmp/latency.json
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import math
 import sys
 
-from bortkit import arch
+from bortkit import arch, records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +60,7 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit import artifacts, profile
+    from bortkit.measure import latency
 
     names = [n.strip() for n in args.presets.split(",") if n.strip()]
     for name in names:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     items: list[str | arch.ArchSpec] = [*names, *(arch.parse_spec(s) for s in args.spec)]
     if not items:
         raise ValueError("nothing to profile: give --presets and/or --spec")
-    report = profile.profile_presets(
+    report = latency.profile_presets(
         items,
         seq_len=args.seq_len,
         batch_size=args.batch_size,
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     if args.json:
-        artifacts.save_json(args.json, report)
+        records.save_json(args.json, report)
     env, peak = report.env, report.peak
     print(
         f"{env.cpu_model}, {env.n_cores} cores, {report.latencies[0].threads} threads, "
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if peak is not None:
         print(f"fp32 GEMM peak ({peak.size}^3): {peak.gflops:.1f} GFLOP/s")
-    refs = [r for r in profile.DEFAULT_REFERENCES if r in report.names]
+    refs = [r for r in latency.DEFAULT_REFERENCES if r in report.names]
     head = f"{'model':<18}{'params':>9}{'median ms':>11}{'IQR ms':>9}{'min ms':>9}{'GFLOP/s':>9}"
     print(head + "".join(f"{'x vs ' + r:>16}" for r in refs))
     for lat in report.latencies:

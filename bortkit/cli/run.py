@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bortkit import pipeline
+from bortkit.run import pipeline
 
 
 def register(sub: argparse._SubParsersAction) -> None:

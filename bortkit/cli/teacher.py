@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bortkit import teacher
+from bortkit.pretrain import teacher
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit.corpus import build_corpus
+    from bortkit.data.corpus import build_corpus
 
     if args.threads is not None:
         import torch

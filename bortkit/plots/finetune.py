@@ -1,6 +1,6 @@
 """Fine-tuning figures: per-θ results table, confusion matrix, model comparison, learning curves.
 
-Records in (`bortkit.finetune.FinetuneResult`), figures out. Each figure has an `*_info`
+Records in (`bortkit.finetune.engine.FinetuneResult`), figures out. Each figure has an `*_info`
 function that shapes the data into a plain record (what tests assert on); the `*_figure`
 function only draws. Learning curves reuse `bortkit.plots.training.training_figure`
 (`FinetuneResult.series` provides its interface).

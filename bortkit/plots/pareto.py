@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bortkit.arch import SearchSpace
-from bortkit.fptas import FptasResult
+from bortkit.search.fptas import FptasResult
 
 LANDMARK_SYMBOLS = {"Bort-like": "diamond", "BERT-like": "square"}
 

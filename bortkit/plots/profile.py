@@ -1,7 +1,7 @@
 """Figures for notebook 01: model sizes and CPU latency.
 
 Each figure is two steps (optuna's `_get_..._info` / `_get_..._plot`): a `*_data` function
-shapes `bortkit.profile` records into a small frozen record that tests assert on, and a
+shapes `bortkit.measure.latency` records into a small frozen record that tests assert on, and a
 `*_figure` function draws it with plotly. No measuring happens here.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-if TYPE_CHECKING:  # records only; importing bortkit.profile does not import torch
-    from bortkit.profile import ProfileReport, SizeRow
+if TYPE_CHECKING:  # records only; importing bortkit.measure.latency does not import torch
+    from bortkit.measure.latency import ProfileReport, SizeRow
 
 _PARTS = ("embeddings", "encoder", "pooler")
 

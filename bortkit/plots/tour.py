@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bortkit.fptas import FptasResult
-    from bortkit.tour import EpsilonSweep
-    from bortkit.toy import TorusRun
+    from bortkit.agora.torus import TorusRun
+    from bortkit.search.fptas import FptasResult
+    from bortkit.search.tour import EpsilonSweep
 
 
 def _go() -> Any:

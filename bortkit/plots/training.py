@@ -1,7 +1,7 @@
 """Learning-curve figures: any number of runs, any metrics, one subplot per metric.
 
 Generic on purpose (pretraining and fine-tuning both use it): a run is either a record with a
-`series(metric) -> (steps, values)` method (e.g. `bortkit.pretrain.LearningCurve`) or a plain
+`series(metric) -> (steps, values)` method (e.g. `bortkit.pretrain.engine.LearningCurve`) or a plain
 mapping ``metric -> (steps, values)``. `curves_info` shapes the data (tests assert on it);
 `training_figure` only draws.
 """

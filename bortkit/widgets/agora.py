@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bortkit.plots import agora as agora_plots
 
 if TYPE_CHECKING:
-    from bortkit.agora import AgoraResult
+    from bortkit.agora.loop import AgoraResult
     from bortkit.embed import Projection
 
 

@@ -25,9 +25,9 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from bortkit import fptas
-from bortkit.fptas import Candidate, FptasResult
 from bortkit.plots.pareto import pareto_data
+from bortkit.search import fptas
+from bortkit.search.fptas import Candidate, FptasResult
 
 TRACES = ("trained", "not trained", "kept at ε", "Pareto front", "selected")
 

@@ -1,0 +1,30 @@
+"""Data: offline labelled tasks with seeded stratified splits, users' own files, the unlabelled
+pretraining corpus, and checksums of every builtin source.
+"""
+
+from __future__ import annotations
+
+from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.data.tasks import (
+    DATA_VERSION,
+    SPLIT_FRACTIONS,
+    SPLITS,
+    TASK_INFO,
+    TASKS,
+    load_task,
+    split_dataset,
+    summarize_task,
+)
+
+__all__ = [
+    "Corpus",
+    "DATA_VERSION",
+    "SPLITS",
+    "SPLIT_FRACTIONS",
+    "TASKS",
+    "TASK_INFO",
+    "build_corpus",
+    "load_task",
+    "split_dataset",
+    "summarize_task",
+]

@@ -1,0 +1,360 @@
+"""KD pretraining of an extracted architecture: the training engine, checkpoints, resume.
+
+A small custom loop on top of `accelerate` (the `Accelerator` places the model and wraps it for
+data parallelism, so `accelerate launch` / `torchrun` scale the same code to several GPUs or
+nodes). The objective lives in `bortkit.pretrain.distill`.
+
+Exact resume (project choice): nothing random depends on hidden state. At global step k
+- the batch is rows k·B … (k+1)·B−1 of an endless stream whose epoch e is a permutation of
+  the training blocks drawn from a generator seeded by (seed, e);
+- the masking generator is seeded by (seed, k) (dynamic masking: a new mask every step);
+- dropout draws from the global torch RNG, re-seeded by (seed, k, rank) inside `fork_rng`.
+So a run resumed from the checkpoint at step k replays exactly the batches, masks and dropout
+of an uninterrupted run, and its curve is identical. Masks are drawn for the global batch and
+then sharded, so they do not depend on the number of processes either.
+
+Checkpoints: `<output_dir>/checkpoints/step-<k>` written by `accelerator.save_state` into a
+temporary folder that is renamed into place (a folder appears whole or not at all), with
+`trainer_state.json` (step, learning curve, config, elapsed seconds). The last `keep` are kept.
+Export: `<output_dir>/model` via `save_pretrained` (+ tokenizer), loadable with
+`AutoModelForMaskedLM.from_pretrained`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from bortkit.pretrain.mlm import MlmEval
+from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResult
+from bortkit.records import load_json, save_json
+
+logger = logging.getLogger(__name__)
+
+CKPT_DIR = "checkpoints"
+MODEL_DIR = "model"
+STATE_NAME = "trainer_state.json"
+# Config fields a resumed run may change without breaking exactness.
+_RESUMABLE = ("eval_every", "checkpoint_every", "keep_checkpoints")
+
+
+# ---------------------------------------------------------------------------------------------
+# Deterministic data order, masks and dropout from (seed, step).
+def _seed_of(*parts: int) -> int:
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)[0]
+               % (2**63 - 1))
+
+
+class _BatchPlan:
+    """Global batch k = rows k·B … (k+1)·B−1 of an endless stream of per-epoch permutations."""
+
+    def __init__(self, n_blocks: int, batch_size: int, seed: int) -> None:
+        self.n, self.b, self.seed = n_blocks, batch_size, seed
+        self._perms: dict[int, Any] = {}
+
+    def _perm(self, epoch: int) -> Any:
+        import torch
+
+        if epoch not in self._perms:
+            gen = torch.Generator().manual_seed(_seed_of(self.seed, 1, epoch))
+            self._perms = {epoch: torch.randperm(self.n, generator=gen)}
+        return self._perms[epoch]
+
+    def indices(self, step: int) -> Any:
+        import torch
+
+        out = []
+        for pos in range(step * self.b, (step + 1) * self.b):
+            out.append(int(self._perm(pos // self.n)[pos % self.n]))
+        return torch.tensor(out, dtype=torch.long)
+
+
+def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    decay: list[Any] = []
+    no_decay: list[Any] = []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints.
+def _checkpoints(root: Path) -> list[tuple[int, Path]]:
+    found = []
+    if root.is_dir():
+        for d in root.iterdir():
+            if d.is_dir() and d.name.startswith("step-") and (d / STATE_NAME).is_file():
+                try:
+                    found.append((int(d.name[5:]), d))
+                except ValueError:
+                    continue
+    return sorted(found)
+
+
+def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest complete checkpoint folder under `output_dir`, or None."""
+    found = _checkpoints(Path(output_dir) / CKPT_DIR)
+    return found[-1][1] if found else None
+
+
+def _save_checkpoint(accelerator: Any, root: Path, step: int, state: dict[str, Any],
+                     keep: int) -> None:
+    tmp = root / f".tmp-step-{step:07d}"
+    final = root / f"step-{step:07d}"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp), safe_serialization=False)
+    if accelerator.is_main_process:
+        save_json(tmp / STATE_NAME, state)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)  # atomic: the folder appears complete or not at all
+        for _, old in _checkpoints(root)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def _check_resumable(saved: dict[str, Any], config: PretrainConfig) -> None:
+    now = config.to_dict()
+    diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k) != now[k])
+    if diff:
+        raise ValueError(
+            "cannot resume: the checkpoint was written with a different config for "
+            + ", ".join(f"{k} (checkpoint {saved.get(k)!r}, now {now[k]!r})" for k in diff))
+
+
+# ---------------------------------------------------------------------------------------------
+def pretrain(
+    student: Any,
+    *,
+    tokenizer: Any,
+    train_blocks: Any,
+    heldout_blocks: Any,
+    teacher: Any | None = None,
+    config: PretrainConfig | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    callbacks: Sequence[Any] = (),
+    accelerator: Any | None = None,
+) -> PretrainResult:
+    """Pretrain `student` (a `BertForMaskedLM`) by KD from `teacher` or by plain MLM.
+
+    Args:
+        student: the model to train (see `bortkit.pretrain.distill.build_student`); trained in place.
+        tokenizer: the teacher's tokenizer (masking, export).
+        train_blocks, heldout_blocks: (n, seq_len) LongTensors from `bortkit.pretrain.mlm.chunk_texts`.
+        teacher: a `BertForMaskedLM` (objective "kd") or any BERT encoder ("hidden"); None
+            for "mlm". Never trained.
+        config: the run's settings (`PretrainConfig()` when None).
+        output_dir: where checkpoints, `model/` and `result.json` go; None = in memory only.
+        resume: continue from the newest checkpoint in `output_dir` (if any).
+        progress: show a tqdm bar.
+        callbacks: objects with optional `on_step_end(step, loss)` / `on_eval(step, MlmEval)`.
+        accelerator: an `accelerate.Accelerator` (a CPU/GPU default one when None).
+
+    Returns:
+        PretrainResult with the learning curve and the final held-out metrics.
+    """
+    import torch
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    from bortkit.pretrain.distill import clip_weights_, make_distiller
+    from bortkit.pretrain.mlm import evaluate_mlm, mask_batch
+    from bortkit.pretrain.teacher import check_vocab
+
+    cfg = config or PretrainConfig()
+    check_vocab(student, tokenizer, teacher=teacher if cfg.objective == "kd" else None)
+    if cfg.objective == "mlm":
+        teacher = None
+    seq_len = int(train_blocks.shape[1])
+    if seq_len > student.config.max_position_embeddings:
+        raise ValueError(f"seq_len={seq_len} exceeds the student's max_position_embeddings="
+                         f"{student.config.max_position_embeddings}")
+    if len(train_blocks) < 1 or len(heldout_blocks) < 1:
+        raise ValueError("pretrain needs at least one training and one held-out block")
+    out = Path(output_dir) if output_dir is not None else None
+    if cfg.checkpoint_every and out is None:
+        raise ValueError("checkpoint_every > 0 needs an output_dir")
+    if resume and out is None:
+        raise ValueError("resume=True needs an output_dir")
+
+    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+    world, rank = acc.num_processes, acc.process_index
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size={cfg.batch_size} must be divisible by the {world} processes")
+
+    module = make_distiller(student, teacher, objective=cfg.objective)
+    optimizer = torch.optim.AdamW(_param_groups(module, cfg.weight_decay), lr=cfg.lr)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(cfg.warmup_ratio * cfg.steps), cfg.steps)
+    module, optimizer, scheduler = acc.prepare(module, optimizer, scheduler)
+    if teacher is not None:
+        teacher = teacher.to(acc.device).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+
+    curve, start, elapsed = LearningCurve(), 0, 0.0
+    ckpt_root = out / CKPT_DIR if out is not None else None
+    if resume and out is not None:
+        last = latest_checkpoint(out)
+        if last is not None:
+            state = load_json(last / STATE_NAME)
+            _check_resumable(state["config"], cfg)
+            acc.load_state(str(last))
+            curve = LearningCurve.from_dict(state["curve"])
+            start, elapsed = int(state["step"]), float(state["seconds"])
+            logger.info("resumed from %s (step %d)", last, start)
+    elif ckpt_root is not None and ckpt_root.is_dir() and acc.is_main_process:
+        # a fresh run must never be resumed later from another run's leftover checkpoints
+        shutil.rmtree(ckpt_root)
+    resumed_from = start
+
+    plan = _BatchPlan(len(train_blocks), cfg.batch_size, cfg.seed)
+    unwrapped = acc.unwrap_model(module)
+    inner = unwrapped.student
+
+    def evaluate() -> MlmEval:
+        return evaluate_mlm(inner, heldout_blocks.to(acc.device), tokenizer, batch_size=64,
+                            seed=cfg.eval_seed, mlm_probability=cfg.mlm_probability)
+
+    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and acc.is_main_process),
+               desc=f"pretrain {cfg.objective}", leave=False)
+    t0 = time.perf_counter() - elapsed
+    module.train()
+    last_loss = curve.train_loss[-1] if curve.train_loss else float("nan")
+    for step in range(start, cfg.steps):
+        batch = train_blocks[plan.indices(step)]  # (B, seq)
+        gen = torch.Generator().manual_seed(_seed_of(cfg.seed, 2, step))
+        inputs, labels = mask_batch(batch, tokenizer, mlm_probability=cfg.mlm_probability,
+                                    generator=gen)
+        inputs, labels = inputs[rank::world].to(acc.device), labels[rank::world].to(acc.device)
+        attention = torch.ones_like(inputs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_seed_of(cfg.seed, 3, step, rank))  # dropout
+            parts = module(inputs, attention, labels, teacher, cfg)
+            acc.backward(parts.total)
+        if cfg.grad_clip is not None:
+            acc.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        clip_weights_(module, cfg.clip_weights)
+        stats = acc.reduce(torch.stack([parts.total.detach(), parts.mlm, parts.kd]).float(),
+                           reduction="mean")
+        last_loss = float(stats[0])
+        done = step + 1
+        curve = curve.add_step(done, last_loss, float(stats[1]), float(stats[2]),
+                               time.perf_counter() - t0)
+        for cb in callbacks:
+            if hasattr(cb, "on_step_end"):
+                cb.on_step_end(done, last_loss)
+        bar.update(1)
+        bar.set_postfix(loss=f"{last_loss:.4f}")
+        if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
+            ev = evaluate()
+            curve = curve.add_eval(done, ev)
+            module.train()
+            for cb in callbacks:
+                if hasattr(cb, "on_eval"):
+                    cb.on_eval(done, ev)
+        if (ckpt_root is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0
+                and done < cfg.steps):
+            state = {"step": done, "seconds": time.perf_counter() - t0, "config": cfg.to_dict(),
+                     "curve": curve.to_dict()}
+            _save_checkpoint(acc, ckpt_root, done, state, cfg.keep_checkpoints)
+    bar.close()
+
+    if not curve.eval_steps or curve.eval_steps[-1] != cfg.steps:
+        final = evaluate()
+        curve = curve.add_eval(cfg.steps, final)
+        for cb in callbacks:
+            if hasattr(cb, "on_eval"):
+                cb.on_eval(cfg.steps, final)
+    else:
+        final = MlmEval(1.0 - curve.eval_error[-1], curve.eval_loss[-1], 0)
+    seconds = time.perf_counter() - t0
+    model_dir = None
+    if out is not None:
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            model_dir = str(export(inner, tokenizer, out / MODEL_DIR))
+    result = PretrainResult(cfg, curve, final, last_loss, cfg.steps, seconds,
+                            sum(p.numel() for p in inner.parameters()), resumed_from, model_dir)
+    if out is not None and acc.is_main_process:
+        save_json(out / "result.json", result)
+    return result
+
+
+def resolve_arch(arch: str = "", *, fptas_dir: str | os.PathLike[str] | None = None,
+                 default: str = "4,4,256,192") -> Any:
+    """The architecture to pretrain: `arch` if given, else the FPTAS choice, else `default`.
+
+    Args:
+        arch: a preset name, ``"D,A,H,I[,V]"``, a `chosen_arch.json` file or a folder holding
+            one; "" to defer to `fptas_dir`.
+        fptas_dir: notebook 02's output folder (its `chosen_arch.json` = `ArchSpec.to_dict()`);
+            ignored when missing or empty.
+        default: used when neither gives an architecture (a Bort-like small shape: Bort's
+            D=4 and I/H=0.75, at H=256 for 2 CPU cores, in the teacher's vocabulary).
+    """
+    from bortkit.arch import ArchSpec, parse_spec
+
+    def from_path(path: Path) -> ArchSpec | None:
+        path = path / "chosen_arch.json" if path.is_dir() else path
+        return ArchSpec.from_dict(load_json(path)) if path.is_file() else None
+
+    if arch and arch.strip():
+        candidate = Path(arch).expanduser()
+        if candidate.exists():
+            spec = from_path(candidate)
+            if spec is None:
+                raise ValueError(f"arch folder {arch!r} holds no chosen_arch.json")
+            return spec
+        return parse_spec(arch)
+    if fptas_dir and str(fptas_dir).strip():
+        spec = from_path(Path(fptas_dir).expanduser())
+        if spec is not None:
+            return spec
+        logger.info("no chosen_arch.json in %s; using the default %s", fptas_dir, default)
+    return parse_spec(default)
+
+
+def export(model: Any, tokenizer: Any, path: str | os.PathLike[str]) -> Path:
+    """`save_pretrained` the model (+ tokenizer) into `path`, atomically (temp folder + rename)."""
+    path = Path(path)
+    tmp = path.parent / f".tmp-{path.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(tmp)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(tmp, path)
+    return path
+
+
+# The surrogate lives in its own module; re-exported here as the shared API promised.
+from bortkit.pretrain.surrogate import SurrogateResult, surrogate_error  # noqa: E402
+
+__all__ = [
+    "LearningCurve",
+    "PretrainConfig",
+    "PretrainResult",
+    "export",
+    "latest_checkpoint",
+    "pretrain",
+    "resolve_arch",
+    "SurrogateResult",
+    "surrogate_error",
+]

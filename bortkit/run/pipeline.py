@@ -1,0 +1,245 @@
+"""Run the parameterised notebooks headless (papermill), alone or as the 01 → 05 pipeline.
+
+Each notebook writes its artifacts into its own `output_dir`; downstream notebooks receive the
+upstream folder as a parameter (02 → 03 → 04 → 05), so a pipeline run is a folder
+`runs/<stamp>/` holding one sub-folder per notebook plus an `index.html` (see `bortkit.run.report`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from bortkit import records
+from bortkit.run import artifacts
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One notebook of a pipeline: its stem, fixed parameters, and upstream links.
+
+    `upstream` maps a parameter name to the stem of an earlier step whose output folder it
+    receives (e.g. ``{"fptas_dir": "02_fptas"}``).
+    """
+
+    notebook: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    upstream: Mapping[str, str] = field(default_factory=dict)
+
+
+# The quick profile fits in about 20 minutes on 2 cores; full is for a machine with more time.
+# Parameter names are each notebook's own (see its parameters cell).
+PROFILES: dict[str, tuple[Step, ...]] = {
+    # About 20-25 minutes on 2 cores from a fresh checkout, including the one-off MLM adaptation
+    # of the teacher (300 steps, cached afterwards). Sizes are a project choice for a quick look.
+    "quick": (
+        Step("01_profile", {"repeats": 10}),
+        Step("02_fptas", {"epsilon": 0.5, "steps": 20}),
+        Step("03_pretrain", {"steps": 200, "eval_blocks": 64, "checkpoint_every": 50},
+             {"fptas_dir": "02_fptas"}),
+        Step("04_finetune", {"train_size": 500, "eval_size": 300, "theta_preset": "smoke",
+                             "compare_preset": "smoke", "epochs": 2},
+             {"pretrained_dir": "03_pretrain"}),
+        Step("05_agora", {"train_size": 200, "n_thetas": 4}, {"finetune_dir": "04_finetune"}),
+    ),
+    # The notebooks' own defaults.
+    "full": (
+        Step("01_profile", {}),
+        Step("02_fptas", {}),
+        Step("03_pretrain", {}, {"fptas_dir": "02_fptas"}),
+        Step("04_finetune", {}, {"pretrained_dir": "03_pretrain"}),
+        Step("05_agora", {}, {"finetune_dir": "04_finetune"}),
+    ),
+    # Every notebook with smoke=True: a minute or two, for checking the plumbing.
+    "smoke": (
+        Step("01_profile", {"smoke": True}),
+        Step("02_fptas", {"smoke": True}),
+        Step("03_pretrain", {"smoke": True}, {"fptas_dir": "02_fptas"}),
+        Step("04_finetune", {"smoke": True}, {"pretrained_dir": "03_pretrain"}),
+        Step("05_agora", {"smoke": True}, {"finetune_dir": "04_finetune"}),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The outcome of one executed notebook."""
+
+    notebook: str
+    output_dir: str
+    executed: str
+    parameters: dict[str, Any]
+    seconds: float
+    ok: bool
+    error: str = ""
+    skipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NotebookRun:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    run_dir: str
+    profile: str
+    runs: tuple[NotebookRun, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "profile": self.profile, "seconds": self.seconds,
+                "ok": self.ok, "runs": [r.to_dict() for r in self.runs]}
+
+
+def resolve_notebook(name: str | Path) -> Path:
+    """A notebook path from a stem (``02_fptas``), a file name, or a path."""
+    path = Path(name)
+    candidates = [path, NOTEBOOK_DIR / path, NOTEBOOK_DIR / f"{path}.ipynb"]
+    for cand in candidates:
+        if cand.suffix == ".ipynb" and cand.is_file():
+            return cand.resolve()
+    valid = ", ".join(p.stem for p in sorted(NOTEBOOK_DIR.glob("*.ipynb")))
+    raise FileNotFoundError(f"no notebook {str(name)!r}; notebooks: {valid}")
+
+
+def coerce_parameter(path: Path, name: str, value: str) -> Any:
+    """Convert a command-line string to the type the notebook's parameters cell declares."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    if name not in declared:
+        raise ValueError(
+            f"notebook {path.stem} has no parameter {name!r}; parameters: {', '.join(declared)}"
+        )
+    kind = (declared[name].get("inferred_type_name") or "").lower()
+    try:
+        if kind == "bool":
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return value.lower() in ("true", "1")
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except ValueError:
+        raise ValueError(
+            f"parameter {name!r} of {path.stem} is {kind}; cannot read {value!r} as one"
+        ) from None
+    return value
+
+
+def run_notebook(
+    notebook: str | Path,
+    *,
+    output_dir: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    executed_path: str | Path | None = None,
+    progress: bool = True,
+) -> NotebookRun:
+    """Execute one notebook with papermill; its artifacts go to `output_dir`.
+
+    The executed copy is written to `executed_path` (default `<output_dir>/<name>.ipynb`).
+    A failing cell does not raise: the record says `ok=False` and names the error, and the
+    partially executed notebook is kept for inspection.
+    """
+    import papermill
+
+    path = resolve_notebook(notebook)
+    out = artifacts.run_dir(output_dir).resolve()
+    params = {**dict(parameters or {}), "output_dir": str(out)}
+    executed = Path(executed_path) if executed_path else out / path.name
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=progress,
+        )
+    except papermill.PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+    seconds = time.perf_counter() - start
+    run = NotebookRun(path.stem, str(out), str(executed), params, seconds, not error, error)
+    records.save_json(out / "run.json", run)
+    return run
+
+
+def run_pipeline(
+    profile: str = "quick",
+    *,
+    runs_root: str | Path = "runs",
+    stamp: str | None = None,
+    only: tuple[str, ...] | None = None,
+    progress: bool = True,
+    on_step: Callable[[int, int, Step], None] | None = None,
+) -> PipelineResult:
+    """Run a profile's notebooks in order into `runs_root/<stamp>/`, then write the index.
+
+    Resumable: with the `stamp` of an earlier run, steps whose `run.json` says ok are skipped.
+    Stops at the first failing step (later steps depend on it) and still writes the index.
+    """
+    from bortkit.run import report
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown pipeline profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    steps = [s for s in PROFILES[profile] if only is None or s.notebook in only]
+    if not steps:
+        raise ValueError(f"no step of profile {profile!r} matches only={only}")
+    stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
+    root = artifacts.run_dir(Path(runs_root) / stamp).resolve()
+    start = time.perf_counter()
+    runs: list[NotebookRun] = []
+    for k, step in enumerate(steps):
+        out = root / step.notebook
+        previous = out / "run.json"
+        if previous.is_file() and json.loads(previous.read_text()).get("ok"):
+            logger.info("skipping %s: already done in %s", step.notebook, out)
+            runs.append(dataclasses.replace(NotebookRun.from_dict(json.loads(previous.read_text())),
+                                            skipped=True))
+            continue
+        if on_step is not None:
+            on_step(k, len(steps), step)
+        params = dict(step.parameters)
+        for name, upstream in step.upstream.items():
+            params[name] = str(root / upstream)
+        run = run_notebook(step.notebook, output_dir=out, parameters=params, progress=progress)
+        runs.append(run)
+        if not run.ok:
+            logger.error("%s failed: %s", step.notebook, run.error)
+            break
+    result = PipelineResult(str(root), profile, tuple(runs), time.perf_counter() - start)
+    records.save_json(root / "pipeline.json", result)
+    report.write_index(root)
+    return result
+
+
+__all__ = [
+    "PROFILES",
+    "NotebookRun",
+    "PipelineResult",
+    "Step",
+    "coerce_parameter",
+    "resolve_notebook",
+    "run_notebook",
+    "run_pipeline",
+]

@@ -1,0 +1,112 @@
+"""Pareto figures and the explorer widget: records and trace contents, no browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bortkit import arch
+from bortkit.plots import pareto as pp
+from bortkit.search import fptas
+from bortkit.search.evaluation import SyntheticEvaluator
+
+RESULT = fptas.search(arch.SearchSpace.cpu_default(), evaluator=SyntheticEvaluator(),
+                      config=fptas.FptasConfig(epsilon=0.25, steps=30), progress=False)
+
+
+def test_reference_shapes_on_the_paper_space_are_bort_and_bert_base():
+    space = arch.SearchSpace.paper()
+    specs = space.specs()
+    marks = pp.reference_shapes(space)
+    assert specs[marks["Bort-like"]].dai == (4, 8, 1024, 768)  # Bort as released
+    assert specs[marks["BERT-like"]].dai == (12, 12, 768, 3072)  # BERT-base
+
+
+def test_pareto_data_record():
+    d = pp.pareto_data(RESULT)
+    assert len(d.labels) == RESULT.n_space == 81
+    assert d.trained == tuple(c.index for c in RESULT.trained)
+    assert d.front == RESULT.front.indices and d.chosen == RESULT.chosen.index
+    assert all((d.error[k] is None) == (k not in d.trained) for k in range(81))
+    assert d.params_m[0] == RESULT.candidates[0].params / 1e6
+    assert set(d.landmarks) == {"Bort-like", "BERT-like"}
+
+
+def test_3d_figure_traces_match_the_record():
+    d = pp.pareto_data(RESULT)
+    fig = pp.pareto_3d_figure(RESULT)
+    by_name = {t.name: t for t in fig.data}
+    assert len(by_name["Pareto front"].x) == len(RESULT.front)
+    assert len(by_name["trained (dominated)"].x) == RESULT.n_trained - len(RESULT.front)
+    assert list(by_name["chosen (argmax W)"].customdata) == [RESULT.chosen.index]
+    n_landmarks_trained = sum(d.error[k] is not None for k in d.landmarks.values())
+    assert len(fig.data) == 3 + n_landmarks_trained
+    assert fig.layout.scene.zaxis.title.text == "surrogate error e"
+
+
+def test_2d_figure_has_three_panels_and_p_i_covers_all_of_xi():
+    fig = pp.pareto_2d_figure(RESULT)
+    first = [t for t in fig.data if t.xaxis == "x"]
+    assert sum(len(t.x) for t in first if t.name in ("candidates", "Pareto front")) == 81
+    third = [t for t in fig.data if t.xaxis == "x3"]
+    assert sum(len(t.x) for t in third if t.name in ("candidates", "Pareto front")) == \
+        RESULT.n_trained
+    assert fig.layout.xaxis.title.text == "parameters p (M)"
+    assert fig.layout.yaxis3.title.text == "surrogate error e"
+    # both landmarks are always on the (p, i) panel
+    assert sum(1 for t in first if t.name.startswith(("Bort-like", "BERT-like"))) == 2
+
+
+def test_filter_indices_and_trim_preview():
+    from bortkit.widgets import pareto as wp
+
+    assert wp.filter_indices(RESULT) == list(range(81))
+    small = wp.filter_indices(RESULT, params=(0, 2.05))
+    assert small and all(RESULT.candidates[k].params / 1e6 <= 2.05 for k in small)
+    with_error = wp.filter_indices(RESULT, error=(0.0, 1.0))
+    assert with_error == [c.index for c in RESULT.trained]
+    kept = wp.trim_preview(RESULT, RESULT.config.epsilon)
+    assert kept == tuple(sorted(c.index for c in RESULT.trained))
+    assert len(wp.trim_preview(RESULT, 0.9)) < len(kept) < len(wp.trim_preview(RESULT, 0.01))
+
+
+def test_card_text_fields():
+    from bortkit.widgets import pareto as wp
+
+    text = wp.card_text(RESULT.chosen)
+    for key in ("D=", "A=", "H=", "I=", "p=", "i=", "e=", "W=", "θ="):
+        assert key in text
+    untrained = next(c for c in RESULT.candidates if not c.trained)
+    assert "e=— W=—" in wp.card_text(untrained)
+
+
+@pytest.mark.slow
+def test_explorer_builds_selects_filters_and_exports(tmp_path):
+    from bortkit.widgets import pareto as wp
+
+    ex = wp.ParetoExplorer(RESULT, export_dir=tmp_path)
+    counts = {t.name: len(t.x) for t in ex.figure.data}
+    assert tuple(counts) == wp.TRACES
+    assert counts["trained"] == RESULT.n_trained
+    assert counts["not trained"] == RESULT.n_space - RESULT.n_trained
+    assert counts["kept at ε"] == RESULT.n_trained and counts["selected"] == 1
+    assert f"D={RESULT.chosen.spec.D}" in ex.card.value  # starts on the chosen architecture
+    assert sorted(a.text.split()[0] for a in ex.figure.layout.annotations) == [
+        "BERT-like", "Bort-like"]
+
+    ex.epsilon_slider.value = 0.9
+    assert len(ex.figure.data[2].x) == len(wp.trim_preview(RESULT, 0.9))
+    assert "keeps <b>" in ex.kept_label.value
+
+    ex.error_range.value = (0.0, RESULT.chosen.error)
+    n = len(wp.filter_indices(RESULT, error=(0.0, RESULT.chosen.error)))
+    assert len(ex.figure.data[0].x) == n
+
+    picked = ex.select(5)
+    assert picked.index == 5 and list(ex.figure.data[4].customdata) == [5]
+    path = ex.export()
+    cfg = json.loads(path.read_text())
+    assert cfg["hidden_size"] == picked.spec.H and cfg["num_hidden_layers"] == picked.spec.D
+    with pytest.raises(ValueError, match="index must be in"):
+        ex.select(999)
