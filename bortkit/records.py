@@ -114,6 +114,9 @@ class Record:
 
     #: "error" (default): `from_dict` rejects keys that are not fields; "ignore": drops them.
     _unknown_keys: ClassVar[str] = "error"
+    #: A stage result's file name inside its run folder: `save(dir)` / `load(dir)` use it, so
+    #: downstream stages hand off by folder (`PretrainResult.load(run_dir)`), never by bare name.
+    file_name: ClassVar[str | None] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON values (nested records become dicts, tuples lists)."""
@@ -149,17 +152,30 @@ class Record:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the record to `path` as JSON, atomically."""
-        return save_json(path, self.to_dict())
+        """Write the record as JSON, atomically, to `path` (a folder: to `path / file_name`)."""
+        return save_json(self._resolve(path), self.to_dict())
 
     @classmethod
     def load(cls: type[R], path: str | os.PathLike[str]) -> R:
-        """Read a record written by `save`; a foreign or damaged file names itself."""
+        """Read a record written by `save` (from a file, or a folder holding `file_name`).
+
+        A missing file is a `FileNotFoundError` and a foreign or damaged one a `ValueError`, each
+        naming the file.
+        """
+        path = cls._resolve(path)
         data = load_json(path)
         try:
             return cls.from_dict(data)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: not a {cls.__name__} record ({exc})") from exc
+
+
+    @classmethod
+    def _resolve(cls, path: str | os.PathLike[str]) -> Path:
+        path = Path(path)
+        if cls.file_name and (path.is_dir() or not path.suffix):
+            return path / cls.file_name
+        return path
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
