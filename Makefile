@@ -33,6 +33,7 @@ run: $(STAMP)
 
 test: $(STAMP) browser-deps
 	$(PY) -m ruff check bortkit tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium for the `browser` test tier (Playwright drives it; no browser download).

@@ -7,6 +7,25 @@ import pytest
 import bortkit  # noqa: F401 - sets HF offline variables and the project-local datasets cache
 
 
+TINY_SHAPE = dict(num_hidden_layers=2, num_attention_heads=2, hidden_size=32,
+                  intermediate_size=64)
+
+
+@pytest.fixture(scope="session")
+def tiny_spec():
+    """The one tiny-config factory (transformers' `BertModelTester.get_config` idiom).
+
+    ``tiny_spec()`` is D2-A2-H32-I64 with BERT's vocabulary; keyword arguments change fields:
+    ``tiny_spec(vocab_size=100, max_position_embeddings=64)``.
+    """
+    from bortkit.arch import ArchSpec
+
+    def make(**changes):
+        return ArchSpec(**{**TINY_SHAPE, **changes})
+
+    return make
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Run a module's tiny models on one torch thread.
@@ -28,3 +47,27 @@ def tokenizer():
     from bortkit.pretrain.teacher import load_tokenizer
 
     return load_tokenizer()
+
+
+def _git_status() -> str | None:
+    """`git status --porcelain` of the checkout, or None outside a git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def pytest_sessionstart(session):
+    """Remember the tree's state: tests/test_zz_clean_tree.py checks the suite left it so."""
+    session.config.bortkit_git_status = _git_status()
+
+
+@pytest.fixture(scope="session")
+def git_status_at_start(request):
+    return request.config.bortkit_git_status, _git_status

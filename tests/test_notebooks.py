@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 REQUIRED = {"output_dir", "seed", "smoke"}
 _DEF = re.compile(r"^\s*(def|class|async\s+def)\s", re.MULTILINE)
+_TORCH = re.compile(r"^\s*(import torch|from torch)\b", re.MULTILINE)
 
 
 def _ids(paths):
@@ -51,6 +52,7 @@ def test_structure(path):
         assert not cell.get("outputs"), "notebooks are committed without outputs"
         assert cell.get("execution_count") is None, "notebooks are committed without counts"
         assert not _DEF.search(cell.source), "no def/class in notebooks: it belongs in bortkit"
+        assert not _TORCH.search(cell.source), "notebooks never import torch: bortkit does"
 
 
 # Headline checks per notebook, on its summary.json: key -> predicate.
@@ -83,13 +85,15 @@ CHECKS = {
 def test_execute_smoke(path, tmp_path):
     import papermill
 
+    # Hermetic: the kernel runs in tmp_path, so no default path can reach an earlier local run's
+    # artifacts/; upstream-folder parameters default to "" (run alone).
     out_dir = tmp_path / path.stem
     papermill.execute_notebook(
         str(path),
         str(tmp_path / path.name),
         parameters=dict(smoke=True, seed=0, output_dir=str(out_dir)),
         kernel_name="python3",
-        cwd=str(path.parent),
+        cwd=str(tmp_path),
         progress_bar=False,
     )
     summary_path = out_dir / "summary.json"

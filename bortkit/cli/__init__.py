@@ -2,6 +2,7 @@
 
 Each subcommand lives in its own module `bortkit/cli/<name>.py` exposing
 `register(subparsers)`; `register` adds a parser and sets `func=handler(args) -> int`.
+`SUBCOMMANDS` lists them explicitly, in the order `bortkit --help` shows.
 Errors a user can cause (bad specs, missing files, bad values) are raised as `ValueError`,
 `TypeError` or `FileNotFoundError` and printed as one line, never as a traceback.
 """
@@ -9,25 +10,16 @@ Errors a user can cause (bad specs, missing files, bad values) are raised as `Va
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import logging
 import sys
 from typing import Sequence
 
-# Order shown in `bortkit --help`. A module that is not present in this checkout is skipped.
-SUBCOMMANDS = (
-    "arch",
-    "profile",
-    "data",
-    "teacher",
-    "fptas",
-    "pretrain",
-    "finetune",
-    "agora",
-    "run",
-    "pipeline",
-)
+import bortkit  # noqa: F401 - sets the offline environment before any HF import
+from bortkit.cli import agora, arch, data, finetune, fptas, pipeline, pretrain, profile, run
+from bortkit.cli import teacher
+
+# Order shown in `bortkit --help`.
+SUBCOMMANDS = (arch, profile, data, teacher, fptas, pretrain, finetune, agora, run, pipeline)
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
 
@@ -41,17 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        module_name = f"{__name__}.{name}"
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        importlib.import_module(module_name).register(sub)
+    for command in SUBCOMMANDS:
+        command.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import bortkit  # noqa: F401 - sets the offline environment first
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -2,13 +2,11 @@
 
 Each notebook writes its artifacts into its own `output_dir`; downstream notebooks receive the
 upstream folder as a parameter (02 → 03 → 04 → 05), so a pipeline run is a folder
-`runs/<stamp>/` holding one sub-folder per notebook plus an `index.html` (see `bortkit.run.report`).
+`runs/<stamp>/` with one sub-folder per notebook plus an `index.html` (see `bortkit.run.report`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from bortkit import records
-from bortkit.run import artifacts
+from bortkit.records import Record
+from bortkit.run import artifacts, report
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +23,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(Record):
     """One notebook of a pipeline: its stem, fixed parameters, and upstream links.
 
     `upstream` maps a parameter name to the stem of an earlier step whose output folder it
@@ -72,8 +70,10 @@ PROFILES: dict[str, tuple[Step, ...]] = {
 
 
 @dataclass(frozen=True)
-class NotebookRun:
-    """The outcome of one executed notebook."""
+class NotebookRun(Record):
+    """The outcome of one executed notebook (written to `<output_dir>/run.json`)."""
+
+    file_name = "run.json"
 
     notebook: str
     output_dir: str
@@ -84,16 +84,12 @@ class NotebookRun:
     error: str = ""
     skipped: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> NotebookRun:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class PipelineResult:
+class PipelineResult(Record):
+    """One pipeline run: its folder, profile, and each notebook's outcome (`pipeline.json`)."""
+
+    file_name = "pipeline.json"
     run_dir: str
     profile: str
     runs: tuple[NotebookRun, ...]
@@ -102,10 +98,6 @@ class PipelineResult:
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.runs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": self.run_dir, "profile": self.profile, "seconds": self.seconds,
-                "ok": self.ok, "runs": [r.to_dict() for r in self.runs]}
 
 
 def resolve_notebook(name: str | Path) -> Path:
@@ -180,8 +172,19 @@ def run_notebook(
         error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
     seconds = time.perf_counter() - start
     run = NotebookRun(path.stem, str(out), str(executed), params, seconds, not error, error)
-    records.save_json(out / "run.json", run)
+    run.save(out)
     return run
+
+
+def _previous_run(out: Path) -> NotebookRun | None:
+    """The step's earlier `run.json`, or None when absent or unreadable (then it runs again)."""
+    if not (out / NotebookRun.file_name).is_file():
+        return None
+    try:
+        return NotebookRun.load(out)
+    except ValueError as exc:
+        logger.warning("rerunning %s: %s", out.name, exc)
+        return None
 
 
 def run_pipeline(
@@ -198,8 +201,6 @@ def run_pipeline(
     Resumable: with the `stamp` of an earlier run, steps whose `run.json` says ok are skipped.
     Stops at the first failing step (later steps depend on it) and still writes the index.
     """
-    from bortkit.run import report
-
     if profile not in PROFILES:
         raise ValueError(f"unknown pipeline profile {profile!r}; profiles: {', '.join(PROFILES)}")
     steps = [s for s in PROFILES[profile] if only is None or s.notebook in only]
@@ -211,11 +212,10 @@ def run_pipeline(
     runs: list[NotebookRun] = []
     for k, step in enumerate(steps):
         out = root / step.notebook
-        previous = out / "run.json"
-        if previous.is_file() and json.loads(previous.read_text()).get("ok"):
+        previous = _previous_run(out)
+        if previous is not None and previous.ok:
             logger.info("skipping %s: already done in %s", step.notebook, out)
-            runs.append(dataclasses.replace(NotebookRun.from_dict(json.loads(previous.read_text())),
-                                            skipped=True))
+            runs.append(previous.replace(skipped=True))
             continue
         if on_step is not None:
             on_step(k, len(steps), step)
@@ -228,7 +228,7 @@ def run_pipeline(
             logger.error("%s failed: %s", step.notebook, run.error)
             break
     result = PipelineResult(str(root), profile, tuple(runs), time.perf_counter() - start)
-    records.save_json(root / "pipeline.json", result)
+    result.save(root)
     report.write_index(root)
     return result
 

@@ -170,7 +170,11 @@ def runs(browser, lab, lab_root, tmp_path_factory, request, artifacts_dir):
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir() -> Path:
-    """test-artifacts/browser/ (git-ignored): screenshots of every browser test."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+def artifacts_dir(tmp_path_factory) -> Path:
+    """Screenshots of every browser test: a temp folder, or $BORTKIT_TEST_ARTIFACTS if set."""
+    chosen = os.environ.get("BORTKIT_TEST_ARTIFACTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("browser-screenshots")
+    path = Path(chosen).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -9,6 +9,8 @@ reaches the DOM). The server side lives in :mod:`labserver`; its names are re-ex
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from labserver import (
@@ -379,6 +381,19 @@ def press_slider(page, slider, key: str = "ArrowRight", times: int = 1) -> None:
         page.wait_for_timeout(60)
 
 
+def update_docs_image(path: Path, name: str) -> Path | None:
+    """Copy a screenshot to docs/img/<name> only when BORTKIT_UPDATE_DOCS=1.
+
+    `make test` must leave the tree clean, so the documentation's pictures are refreshed on
+    purpose (`BORTKIT_UPDATE_DOCS=1 make test`), never as a side effect of a test run.
+    """
+    if os.environ.get("BORTKIT_UPDATE_DOCS", "0") in ("", "0"):
+        return None
+    docs = Path(__file__).resolve().parents[2] / "docs" / "img"
+    docs.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(path, docs / name))
+
+
 def screenshot(page, path: Path, *, locator=None) -> Path:
     """Save a PNG of the page (or of ``locator``) to ``path``; returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -412,6 +427,7 @@ __all__ = [
     "rendered_traces",
     "run_all_cells",
     "screenshot",
+    "update_docs_image",
     "start_lab",
     "wait_for_plot_change",
     "wait_for_rendered_plot",

@@ -9,7 +9,6 @@ scatter with the next round's data.
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from labdriver import (
     press_slider,
     rendered_traces,
     screenshot,
+    update_docs_image,
     wait_for_plot_change,
     wait_for_rendered_plot,
 )
@@ -110,6 +110,4 @@ def test_round_slider_redraws_next_round(agora_page, artifacts_dir):
     screenshot(page, artifacts_dir / "agora-round1-page.png")
     cell = page.locator(".jp-Cell").filter(has=page.locator(PLOT_SELECTOR)).first
     path = screenshot(page, artifacts_dir / "agora-round1.png", locator=cell)
-    docs = ROOT / "docs" / "img"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, docs / "agora.png")
+    update_docs_image(path, "agora.png")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -29,6 +28,7 @@ from labdriver import (
     press_slider,
     rendered_traces,
     screenshot,
+    update_docs_image,
     wait_for_plot_change,
     wait_for_rendered_plot,
 )
@@ -136,9 +136,7 @@ def test_click_shows_architecture_card(run, artifacts_dir):
     cell = page.locator(".jp-Cell").filter(has=page.locator(PLOT_SELECTOR)).first
     path = screenshot(page, artifacts_dir / "explorer-clicked.png", locator=cell)
     screenshot(page, artifacts_dir / "explorer-clicked-page.png")
-    docs = ROOT / "docs" / "img"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, docs / "explorer.png")
+    update_docs_image(path, "explorer.png")
 
 
 def test_epsilon_slider_changes_highlighted_set(run, artifacts_dir):
