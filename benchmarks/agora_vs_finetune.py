@@ -6,10 +6,12 @@ For each task and seed:
   * labeller = logistic regression on frozen MiniLM sentence embeddings trained on
     `--labeller-size` train examples (a superset of the student's: the labeller is the
     "trained model" Agora assumes; its dev/test accuracy is reported too);
-  * learner = `textaug.HeadLearner` (an MLP head on frozen MiniLM embeddings, θ = Theta)
-    — the CPU-sized student; `--learner finetune` fine-tunes the whole MiniLM instead (slow);
+  * learner = `bortkit.agora.learners.HeadLearner` (an MLP head on frozen MiniLM embeddings,
+    θ = Theta) — the CPU-sized student; `--learner finetune` fine-tunes the whole MiniLM instead
+    (slow);
   * Agora: `loop.augment` with the mask-and-refill sampler (teacher MLM from
-    `bortkit.pretrain.teacher.load_teacher`) and the MiniLM cosine band; test accuracy of its best model;
+    `bortkit.pretrain.teacher.load_teacher`) and the MiniLM cosine band; test accuracy of its
+    best model;
   * plain fine-tuning: every θ ∈ Θ on the original train set with epochs scaled so the summed
     optimiser steps equal Agora's; best θ on dev; its test accuracy.
 
@@ -33,42 +35,47 @@ from pathlib import Path
 import numpy as np
 
 import bortkit  # noqa: F401 - sets the offline environment before transformers/datasets
+from bortkit import embed
+from bortkit.agora import torus
+from bortkit.agora.experiment import low_data_split, run_text
+from bortkit.agora.labellers import EmbeddingLabeller
+from bortkit.agora.learners import HeadLearner, finetune_learner, split_xy, test_accuracy
+from bortkit.agora.records import AgoraConfig
+from bortkit.agora.samplers import MaskRefillSampler
+from bortkit.finetune import FinetuneConfig, task_labels
+from bortkit.pretrain import teacher
+from bortkit.pretrain.teacher import minilm_dir
 from bortkit.theta import make_grid, theta_grid
 
 
 def run_one(task, seed, args, embedder, teacher):
-    from bortkit import finetune
-
-    student, lab_split = textaug.low_data_split(
+    student, lab_split = low_data_split(
         task, seed=seed, train_size=args.train_size, dev_size=args.dev_size,
         test_size=args.test_size, labeller_size=args.labeller_size)
-    names = finetune.task_labels(student)
+    names = task_labels(student)
     if args.learner == "head":
         thetas = make_grid(seeds=(0, 1), lrs=tuple(args.lrs), batch_sizes=(16,),
-                                    warmup_ratios=(0.1,), weight_decays=(0.01,))
-        learner = textaug.HeadLearner(embedder, n_labels=len(names), epochs=args.epochs)
+                           warmup_ratios=(0.1,), weight_decays=(0.01,))
+        learner = HeadLearner(embedder, n_labels=len(names), epochs=args.epochs)
     else:  # the whole MiniLM is fine-tuned per θ (slow on 2 cores)
-        from bortkit.embed import _minilm_dir
-
         thetas = theta_grid("cpu")[:4]
-        learner = textaug.finetune_learner(student, _minilm_dir(), epochs=args.epochs,
-                                           tokenizer=teacher[1])
-    labeller = textaug.EmbeddingLabeller(embedder, lab_split["text"], lab_split["label"])
-    test_x, test_y = textaug.split_xy(student["test"])
+        learner = finetune_learner(student, minilm_dir(), tokenizer=teacher[1],
+                                   config=FinetuneConfig(epochs=args.epochs, patience=None))
+    labeller = EmbeddingLabeller(embedder, lab_split["text"], lab_split["label"])
+    test_x, test_y = split_xy(student["test"])
     lab_test = float(np.mean(labeller.label(test_x)[0] == test_y))
     mlm, tok = teacher
-    sampler = textaug.MaskRefillSampler(mlm, tok, embedder=embedder, mask_prob=args.mask_prob,
-                                        max_tries=args.max_tries, max_length=args.max_length)
-    config = loop.AgoraConfig(samples_per_mistake=args.samples_per_mistake,
-                               band=tuple(args.band), max_mistakes=args.max_mistakes,
-                               replay=args.replay, prune=args.prune)
+    sampler = MaskRefillSampler(mlm, tok, embedder=embedder, mask_prob=args.mask_prob,
+                                max_tries=args.max_tries, max_length=args.max_length)
+    config = AgoraConfig(samples_per_mistake=args.samples_per_mistake, band=tuple(args.band),
+                         max_mistakes=args.max_mistakes, replay=args.replay, prune=args.prune)
     t0 = time.perf_counter()
-    run = textaug.run_text(student, learner=learner, labeller=labeller, sampler=sampler,
-                           thetas=thetas, config=config, seed=seed, progress=False)
+    run = run_text(student, learner=learner, labeller=labeller, sampler=sampler,
+                   thetas=thetas, config=config, seed=seed, progress=False)
     t_agora = time.perf_counter() - t0
     # plain fine-tuning: every θ on the original train set, same summed optimiser steps.
-    train_x, train_y = textaug.split_xy(student["train"])
-    dev_x, dev_y = textaug.split_xy(student["validation"])
+    train_x, train_y = split_xy(student["train"])
+    dev_x, dev_y = split_xy(student["validation"])
     per_theta = run.n_steps / len(thetas)
     best = (-1.0, None)
     base_steps = 0
@@ -80,18 +87,18 @@ def run_one(task, seed, args, embedder, teacher):
         acc = float(np.mean(learner.predict(m, dev_x)[0] == dev_y))
         if acc > best[0]:
             best = (acc, m)
-    base_test = textaug.test_accuracy(learner, best[1], student)
+    base_test = test_accuracy(learner, best[1], student)
     # reference, not a competitor: the student given the labeller's gold-labelled examples
     # directly (what the labeller's extra data is worth without Agora); head learner only.
     ref_test = None
     if args.learner == "head":
-        lab_x, lab_y = textaug.split_xy(lab_split)
+        lab_x, lab_y = split_xy(lab_split)
         ref = (-1.0, None)
         for th in thetas:
             m = learner.fit(lab_x, lab_y, th, seed=seed)
             acc = float(np.mean(learner.predict(m, dev_x)[0] == dev_y))
             ref = max(ref, (acc, m), key=lambda t: t[0])
-        ref_test = textaug.test_accuracy(learner, ref[1], student)
+        ref_test = test_accuracy(learner, ref[1], student)
     r = run.result
     return {
         "task": task, "seed": seed, "agora_test": run.test_accuracy, "plain_test": base_test,
@@ -108,12 +115,11 @@ def run_one(task, seed, args, embedder, teacher):
 def torus_table(seeds):
     """The torus toy over seeds and labellers: test accuracy of Agora's best model versus the
     best θ trained on the partial-coverage train set (round 0), same Θ (8 kNN settings)."""
-    from bortkit.agora import torus
-
     out = ["| labeller | labeller dev acc | best-of-Θ test acc | Agora test acc | rounds |",
            "|---|---|---|---|---|"]
     for lab, noise in (("knn", 0.0), ("oracle", 0.1), ("oracle", 0.3), ("oracle", 0.45)):
-        runs = [torus.run_torus(seed=s, labeller=lab, noise=noise) for s in seeds]
+        config = torus.TorusConfig(labeller=lab, noise=noise)
+        runs = [torus.run_torus(config, seed=s) for s in seeds]
         a = [r.test_accuracy for r in runs]
         b = [r.baseline_test_accuracy for r in runs]
         la = statistics.mean(r.result.labeller_dev_accuracy for r in runs)
@@ -182,12 +188,12 @@ def main(argv=None):
         return 0
     import torch
 
-    from bortkit import embed
-    from bortkit.pretrain import teacher
-
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    mlm, tok = teacher.load_teacher(steps=args.teacher_steps, progress=False)
+    config = teacher.TeacherConfig()
+    if args.teacher_steps:
+        config = config.replace(steps=args.teacher_steps)
+    mlm, tok = teacher.load_teacher(config, progress=False)
     embedder = embed.SentenceEmbedder(max_length=args.max_length)
     rows = []
     for task in args.tasks:

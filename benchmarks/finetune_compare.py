@@ -20,6 +20,10 @@ import platform
 import time
 
 import bortkit  # noqa: F401 - offline environment before transformers
+from bortkit import data
+from bortkit.arch import count_params, parse_spec
+from bortkit.finetune import FinetuneConfig, arch_of, compare, comparison_sources
+from bortkit.records import save_json
 from bortkit.theta import Theta, theta_grid
 
 
@@ -46,16 +50,14 @@ def main() -> None:
 
     import torch
 
-    from bortkit import data, finetune
-    from bortkit.arch import count_params, parse_spec
-
     if args.threads:
         torch.set_num_threads(args.threads)
     thetas = (theta_grid(args.theta) if args.theta else
               (Theta(seed=args.seed, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
-                              batch_size=16),))
-    sources = finetune.comparison_sources(args.student,
-                                          fallback_spec=parse_spec(args.fallback_spec))
+                     batch_size=16),))
+    config = FinetuneConfig(epochs=args.epochs, patience=args.patience,
+                            max_length=args.max_length)
+    sources = comparison_sources(args.student, fallback_spec=parse_spec(args.fallback_spec))
     wanted = args.models.split(",")
     sources = {k: v for k, v in sources.items() if k in wanted}
     if not sources:
@@ -65,12 +67,11 @@ def main() -> None:
     for task in args.tasks.split(","):
         dd = data.load_task(task, seed=args.seed, train_size=args.train_size,
                             eval_size=args.eval_size)
-        best = finetune.compare(sources, dd, thetas=thetas, epochs=args.epochs,
-                                patience=args.patience, max_length=args.max_length)
+        best = compare(sources, dd, thetas=thetas, config=config)
         everything[task] = best
         for name, r in best.items():
             src = sources[name]
-            spec = src if not isinstance(src, (str, os.PathLike)) else finetune.arch_of(src)
+            spec = src if not isinstance(src, (str, os.PathLike)) else arch_of(src)
             rows.append((task, name, spec.label, count_params(spec).total, r.train_size,
                          r.theta.label, f"{r.best_epoch}/{r.epochs_run}", r.val.accuracy,
                          r.test.accuracy, r.test.macro_f1, r.seconds))
@@ -84,8 +85,7 @@ def main() -> None:
         print(f"| {t} | {n} | {shape} | {p / 1e6:.2f} M | {size} | {th} | {ep} | {va:.3f} "
               f"| {ta:.3f} | {tf:.3f} | {s:.0f} |")
     if args.json:
-        records.save_json(args.json, {"args": vars(args), "seconds": total,
-                                        "results": everything})
+        save_json(args.json, {"args": vars(args), "seconds": total, "results": everything})
 
 
 if __name__ == "__main__":

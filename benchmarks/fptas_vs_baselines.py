@@ -24,13 +24,15 @@ from pathlib import Path
 
 import bortkit  # noqa: F401 - offline environment first
 from bortkit import records
-from bortkit.arch import SearchSpace
+from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
-from bortkit.search import baselines, evaluation, fptas, pareto
+from bortkit.search import FptasConfig, FptasResult, SearchSpace, baselines, fptas, pareto
+from bortkit.search.evaluation import Evaluator, SyntheticEvaluator
 from bortkit.search.store import Store
+from bortkit.theta import theta_grid
 
 
-def hv(result: fptas.FptasResult, scale: tuple[float, ...]) -> float:
+def hv(result: FptasResult, scale: tuple[float, ...]) -> float:
     pts = [(c.params, c.ops, c.error) for c in result.trained]
     return pareto.normalised_hypervolume(pts, scale=scale)
 
@@ -55,35 +57,34 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.evaluator == "surrogate":
-        import torch
+        import torch  # lazy: the synthetic evaluator needs no torch
 
         torch.set_num_threads(args.threads)
-        ev: evaluation.Evaluator = evaluation.SurrogateEvaluator(
+        ev: Evaluator = SurrogateEvaluator(
             batch_size=args.batch_size, seq_len=args.seq_len, eval_blocks=args.eval_blocks,
             objective=args.objective, smoke=args.smoke_teacher)
     else:
-        ev = evaluation.SyntheticEvaluator()
+        ev = SyntheticEvaluator()
     space = SearchSpace.named(args.space)
     epsilons = [float(e) for e in args.epsilons.split(",")]
     out = artifacts.run_dir(args.out)
     store = Store(args.store)
 
-    def config(eps: float) -> fptas.FptasConfig:
-        return fptas.FptasConfig(epsilon=eps, steps=args.steps, batch_size=args.batch_size,
-                                 theta=fptas.theta_preset(args.theta), seed=args.seed)
+    def config(eps: float) -> FptasConfig:
+        return FptasConfig(epsilon=eps, steps=args.steps, batch_size=args.batch_size,
+                           theta=theta_grid(args.theta), seed=args.seed)
 
-    runs: list[tuple[str, float, fptas.FptasResult]] = []
+    runs: list[tuple[str, float, FptasResult]] = []
     # FPTAS first (largest ε = fewest candidates first), so its wall time is measured before
     # the exhaustive run fills the store; then NSGA-II at equal counts; exhaustive last.
     for eps in sorted(epsilons, reverse=True):
-        runs.append(("fptas", eps, fptas.search(space, evaluator=ev, config=config(eps),
-                                                store=store)))
+        runs.append(("fptas", eps, fptas.search(space, config(eps), evaluator=ev, store=store)))
     for eps in sorted(epsilons, reverse=True):
         n = next(r.n_trained for m, e, r in runs if m == "fptas" and e == eps)
-        runs.append(("nsga2", eps, baselines.nsga2(space, evaluator=ev, config=config(eps),
+        runs.append(("nsga2", eps, baselines.nsga2(space, config(eps), evaluator=ev,
                                                    n_candidates=n, store=store,
                                                    seed=args.nsga_seed)))
-    exh = baselines.exhaustive(space, evaluator=ev, config=config(min(epsilons)), store=store)
+    exh = baselines.exhaustive(space, config(min(epsilons)), evaluator=ev, store=store)
     scale = exh.front.scale
     hv_exh = hv(exh, scale)
     errors = [c.error for c in exh.candidates]

@@ -3,8 +3,9 @@
 Both steps train the same student against the same teacher on the same batches and masks, with
 the same loss (0.1·CE + 0.5·T²·KL at masked positions, T = 2), backward and AdamW step:
 
-- ours:  `bortkit.pretrain.distill.make_distiller(...)`: encoder on the whole sequence, LM head (and
-         the teacher's LM head) ONLY at the masked positions (`bortkit.pretrain.mlm.masked_logits`);
+- ours:  `bortkit.pretrain.distill.make_distiller(...)`: encoder on the whole sequence, LM head
+         (and the teacher's LM head) ONLY at the masked positions
+         (`bortkit.pretrain.mlm.masked_logits`);
 - naive: HF `BertForMaskedLM(...)` forward for student and teacher, i.e. full-sequence ×
          full-vocabulary logits (batch, seq, V), then the masked positions are selected.
 
@@ -23,6 +24,10 @@ import statistics
 import time
 
 import bortkit  # noqa: F401 - offline environment before transformers
+from bortkit.arch import parse_spec
+from bortkit.pretrain import distill, mlm
+from bortkit.pretrain.records import PretrainConfig
+from bortkit.pretrain.teacher import load_tokenizer
 
 
 def main() -> None:
@@ -38,13 +43,8 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args()
 
-    import torch
+    import torch  # after argument parsing: --help stays instant
     from transformers import BertForMaskedLM
-
-    from bortkit.arch import parse_spec
-    from bortkit.pretrain import distill, mlm
-    from bortkit.pretrain.engine import PretrainConfig
-    from bortkit.pretrain.teacher import load_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import sys
 
 import bortkit  # noqa: F401 - offline environment first
-from bortkit import records
-from bortkit.measure import latency, paper
+from bortkit.measure import DEFAULT_REFERENCES, ProfileReport, paper
 
 
 def _x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
-def render(report: latency.ProfileReport) -> str:
+def render(report: ProfileReport) -> str:
     env, peak = report.env, report.peak
     first = report.latencies[0]
     lines = [
@@ -32,7 +31,7 @@ def render(report: latency.ProfileReport) -> str:
         "× vs bert-large | × vs bert-base (min) | × vs bert-large (min) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    refs = ("bert-base", "bert-large")
+    refs = DEFAULT_REFERENCES
     for lat in report.latencies:
         cells = [
             lat.name,
@@ -68,7 +67,7 @@ def main(paths: list[str]) -> int:
         return 2
     for path in paths:
         print(f"<!-- {path} -->")
-        print(render(latency.ProfileReport.from_dict(records.load_json(path))))
+        print(render(ProfileReport.load(path)))
         print()
     return 0
 

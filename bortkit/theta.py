@@ -1,28 +1,32 @@
-"""Fine-tuning hyperparameter sets Θ: the `Theta` record, grids over its axes, and presets.
+"""Hyperparameter sets Θ of every training stage: the `Theta` record, grids, and named presets.
 
-A θ is one (seed, learning rate, weight decay, warm-up ratio, batch size) setting of
-`bortkit.finetune.engine.finetune`; a Θ is a tuple of them. `make_grid` builds the Cartesian product
-of given axes; `theta_grid(name)` returns one of `THETA_PRESETS`: "bort" (the Bort README's
-480-set grid), "cpu", "lr" and "smoke" (project choices for 2 CPU cores).
+A θ is one (seed, learning rate, weight decay, warm-up ratio, batch size) setting; a Θ is a tuple
+of them. The same record serves the three stages that train: the FPTAS's bounded pretraining of
+each candidate (`bortkit.search`, through its evaluator), fine-tuning
+(`bortkit.finetune.engine.finetune`) and Agora. `make_grid` builds the Cartesian product of
+given axes; `theta_grid(name)` returns one of `THETA_PRESETS`: for fine-tuning "bort" (the Bort
+README's 480-set grid), "cpu", "lr" and "smoke"; for the FPTAS "one", "lr2" and "lr3".
 
 No heavy imports: `import bortkit.theta` needs only the standard library.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
+
+from bortkit.records import Record, check_float, check_int, check_positive_int
 
 
 @dataclass(frozen=True)
-class Theta:
-    """One fine-tuning hyperparameter set θ (the axes of the Bort README grid).
+class Theta(Record):
+    """One hyperparameter set θ (the axes of the Bort README grid).
 
     Args:
-        seed: seeds model-head initialisation, dropout and the data order.
+        seed: seeds model-head initialisation, dropout and the data order (fine-tuning; the
+            FPTAS seeds every evaluation with `FptasConfig.seed` instead, for common random
+            numbers across candidates).
         lr: peak learning rate.
         weight_decay: decoupled AdamW decay, multiplied by the learning rate each step.
         warmup_ratio: fraction of all training steps spent warming up linearly, in [0, 1).
@@ -36,38 +40,23 @@ class Theta:
     batch_size: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("seed", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"Theta.{name} must be an int, got {value!r}")
-        if self.seed < 0:
-            raise ValueError(f"Theta.seed must be >= 0, got {self.seed}")
-        if self.batch_size < 1:
-            raise ValueError(f"Theta.batch_size must be >= 1, got {self.batch_size}")
-        for name in ("lr", "weight_decay", "warmup_ratio"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"Theta.{name} must be a number, got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"Theta.lr must be a positive finite number, got {self.lr}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"Theta.weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"Theta.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        for name in ("seed", "batch_size"):  # 16.0 is not a batch size: refuse, don't coerce
+            if isinstance(getattr(self, name), float):
+                raise TypeError(f"Theta.{name} must be an int, got {getattr(self, name)!r}")
+        check_int("Theta.seed", self.seed, minimum=0)
+        check_positive_int("Theta.batch_size", self.batch_size)
+        # Stored as floats so that equal settings compare (and hash, and key stores) equal.
+        object.__setattr__(self, "lr", check_float("Theta.lr", self.lr, low=0.0, low_open=True))
+        object.__setattr__(self, "weight_decay",
+                           check_float("Theta.weight_decay", self.weight_decay, low=0.0))
+        object.__setattr__(self, "warmup_ratio", check_float(
+            "Theta.warmup_ratio", self.warmup_ratio, low=0.0, high=1.0, high_open=True))
 
     @property
     def label(self) -> str:
         """Short unique label, e.g. ``"s0-lr5e-05-wd0-wu0.1-bs16"`` (also a folder name)."""
         return (f"s{self.seed}-lr{self.lr:g}-wd{self.weight_decay:g}-wu{self.warmup_ratio:g}"
                 f"-bs{self.batch_size}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Theta:
-        return cls(**data)
 
 
 # The Bort README's recommended initial Agora grid (5·3·4·4·2 = 480 sets), and CPU scalings.
@@ -84,6 +73,15 @@ THETA_PRESETS: dict[str, dict[str, tuple]] = {
                batch_sizes=(16,)),
     "smoke": dict(seeds=(0, 1), lrs=(5e-4,), weight_decays=(0.0,), warmup_ratios=(0.1,),
                   batch_sizes=(16,)),
+    # Θ of the FPTAS: the bounded KD pretraining of each candidate (the surrogate error). AdamW
+    # with warm-up 0.06 and decay 0.01 around lr 1e-3 (the surrogate's settings); |B| = 8, the
+    # default `FptasConfig.batch_size`. The seed is FptasConfig.seed, the same for every θ.
+    "one": dict(seeds=(0,), lrs=(1e-3,), weight_decays=(0.01,), warmup_ratios=(0.06,),
+                batch_sizes=(8,)),
+    "lr2": dict(seeds=(0,), lrs=(5e-4, 2e-3), weight_decays=(0.01,), warmup_ratios=(0.06,),
+                batch_sizes=(8,)),
+    "lr3": dict(seeds=(0,), lrs=(3e-4, 1e-3, 3e-3), weight_decays=(0.01,),
+                warmup_ratios=(0.06,), batch_sizes=(8,)),
 }
 
 
@@ -108,7 +106,11 @@ def make_grid(
 
 
 def theta_grid(preset: str) -> tuple[Theta, ...]:
-    """The Θ preset called `preset`: "bort" (480 sets), "cpu" (8), "lr" (3) or "smoke" (2)."""
+    """The Θ preset called `preset` (see `THETA_PRESETS`).
+
+    Fine-tuning: "bort" (480 sets), "cpu" (8), "lr" (3), "smoke" (2). FPTAS: "one" (1),
+    "lr2" (2), "lr3" (3).
+    """
     if preset not in THETA_PRESETS:
         raise ValueError(f"unknown Θ preset {preset!r}; valid: {', '.join(THETA_PRESETS)}")
     return make_grid(**THETA_PRESETS[preset])

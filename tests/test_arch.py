@@ -7,7 +7,7 @@ import random
 import pytest
 
 from bortkit import arch
-from bortkit.arch import ArchSpec, SearchSpace, count_ops, count_params, parse_spec
+from bortkit.arch import ArchSpec, OpCount, ParamCount, count_ops, count_params, parse_spec
 
 
 def _numel(model) -> int:
@@ -159,15 +159,12 @@ def test_roundtrip_and_bert_config():
         ArchSpec.from_dict({**spec.to_dict(), "heads": 3})
 
 
-def test_search_spaces():
-    paper = SearchSpace.paper()
-    assert len(paper) == 300  # 6 D x 10 valid (A, H) x 5 I
-    assert all(s.hidden_size % s.num_attention_heads == 0 for s in paper)
-    assert SearchSpace.from_dict(paper.to_dict()) == paper
-    assert len(SearchSpace.tiny()) > 0 and len(SearchSpace.cpu_default()) > 0
-    with pytest.raises(ValueError, match="empty"):
-        SearchSpace(layers=(1,), heads=(3,), hidden=(16,), intermediate=(8,))
-    with pytest.raises(ValueError, match="layers"):
-        SearchSpace(layers=(), heads=(1,), hidden=(16,), intermediate=(8,))
-    with pytest.raises(ValueError, match="valid spaces"):
-        SearchSpace.named("huge")
+def test_count_records_carry_their_sums_and_round_trip():
+    counts = count_params(arch.PRESETS["bert-base"])
+    d = counts.to_dict()
+    assert (d["total"], d["effective"]) == (counts.total, counts.total - counts.embeddings)
+    assert d["mlm_total"] == counts.embeddings + counts.encoder + counts.mlm_head
+    assert ParamCount.from_dict(d) == counts  # the sums are recomputed, not trusted
+    ops = count_ops(arch.PRESETS["bort"], seq_len=64)
+    assert ops.to_dict()["total"] == ops.matmul_flops + ops.other_ops
+    assert OpCount.from_dict(ops.to_dict()) == ops

@@ -11,7 +11,7 @@ from bortkit.agora import torus
 
 @pytest.fixture(scope="module")
 def torus_run():
-    return torus.run_torus(seed=0, n_train=80, n_dev=80, n_test=100)
+    return torus.run_torus(torus.TorusConfig(n_train=80, n_dev=80, n_test=100), seed=0)
 
 
 def test_pca_projector_fits_once_and_transforms_later_points():
@@ -42,9 +42,10 @@ def test_transform_before_fit_raises():
         embed.Projector().transform(np.zeros((3, 2)))
 
 
-def test_project_rounds_shares_one_coordinate_system(torus_run):
+def test_project_rounds_shares_one_coordinate_system(torus_run, tmp_path):
     res = torus_run.result
-    proj = embed.project_rounds(res, torus_run.data.dev_x, projector=embed.Projector(method="pca"))
+    proj = embed.project_rounds(res, torus_run.data.dev_x,
+                                projector=embed.Projector(method="pca"))
     n_new = sum(r.n_new for r in res.rounds)
     assert len(proj.coords) == len(res.dev_labels) + n_new
     assert len(proj.select("dev")) == len(res.dev_labels)
@@ -54,6 +55,7 @@ def test_project_rounds_shares_one_coordinate_system(torus_run):
     alone = embed.Projector(method="pca").fit_transform(torus_run.data.dev_x)
     np.testing.assert_allclose(np.asarray(proj.coords)[proj.select("dev")], alone, atol=1e-9)
     assert embed.Projection.from_dict(proj.to_dict()) == proj
+    assert embed.Projection.load(proj.save(tmp_path / "projection.json")) == proj
     assert proj.texts[0].startswith("(")
 
 

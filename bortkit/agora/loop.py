@@ -7,31 +7,33 @@ below is tagged ``# paper (c), step N`` when its order/meaning is sourced (blog 
 `AgoraConfig` or of the pluggable parts:
 
 * `Learner` — fits one model per θ and predicts (torus: `bortkit.agora.torus`; text:
-  `bortkit.agora.text`, wrapping `bortkit.finetune.engine`).
+  `bortkit.agora.learners`, wrapping `bortkit.finetune.engine`).
 * `Sampler` — the data-generating function g: new points "near" a dev mistake, "similar, but
   neither too similar nor too different", made concrete as an acceptance band on cosine
-  similarity in a representation space.
-* `Labeller` — the second, trained model with "loose accuracy constraints" (> 2/3).
+  similarity in a representation space (text: `bortkit.agora.samplers`).
+* `Labeller` — the second, trained model with "loose accuracy constraints" (> 2/3) (text:
+  `bortkit.agora.labellers`).
 
 The loop never copies a dev point into train: samplers may propose one by accident (a refill that
 restores the original sentence), so every proposal equal to a dev point is dropped and the
 invariant is asserted before points are added.
 
-This module depends on numpy only; the learner/sampler/labeller bring their own dependencies.
+This module depends on numpy only (its records are in `bortkit.agora.records`); the
+learner/sampler/labeller bring their own dependencies.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from bortkit.agora.records import PRUNE_RULES, AgoraConfig, AgoraResult, AgoraRound
+
 logger = logging.getLogger(__name__)
 
-PRUNE_RULES = ("half", "longest-run")
 LABELLER_MIN_ACCURACY = 2.0 / 3.0  # blog [S6]: the labeller needs accuracy > 2/3
 
 Points = Any  # np.ndarray (n, d) or a sequence of items (e.g. texts); see `_concat`/`_take`
@@ -71,158 +73,6 @@ class Labeller(Protocol):
     def label(self, x: Points) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels (n,), confidence (n,) = probability of the returned label)."""
         ...
-
-
-# ----------------------------------------------------------------------------- records
-@dataclass(frozen=True)
-class AgoraConfig:
-    """Every project choice of the loop, validated on construction.
-
-    Attributes:
-        max_rounds: cap on rounds; None runs until Θ is empty (paper (c): stop when Θ empty).
-        samples_per_mistake: proposals accepted per dev mistake (UNKNOWN in the paper).
-        band: (low, high) accepted cosine similarity to the source, inside [-1, 1], low <= high.
-        prune: "half" drops the worst ⌊|Θ|/2⌋ (at least one) θ's per round (default);
-            "longest-run" drops the maximal run of equal-worst accuracy (a reading of the blog's
-            "longest common sequence rooted at the first element").
-        replay: also re-sample around the mistakes of the last `replay` rounds (0 = off).
-        max_mistakes: sample around at most this many mistakes per round (seeded choice), to
-            bound the cost; None = all.
-        augment_last: also sample/label in the final round, whose points no model trains on
-            (False saves labeller time; True shows them in the viewer).
-    """
-
-    max_rounds: int | None = None
-    samples_per_mistake: int = 4
-    band: tuple[float, float] = (0.8, 0.98)
-    prune: str = "half"
-    replay: int = 0
-    max_mistakes: int | None = None
-    augment_last: bool = False
-
-    def __post_init__(self) -> None:
-        if self.max_rounds is not None and (
-            isinstance(self.max_rounds, bool) or int(self.max_rounds) != self.max_rounds
-            or self.max_rounds < 1
-        ):
-            raise ValueError(f"max_rounds must be None or an int >= 1, got {self.max_rounds!r}")
-        if isinstance(self.samples_per_mistake, bool) or not isinstance(
-            self.samples_per_mistake, (int, np.integer)
-        ) or self.samples_per_mistake < 1:
-            raise ValueError(
-                f"samples_per_mistake must be an int >= 1, got {self.samples_per_mistake!r}"
-            )
-        band = tuple(self.band)
-        if len(band) != 2 or not all(np.isfinite(b) for b in band):
-            raise ValueError(f"band must be two finite floats (low, high), got {self.band!r}")
-        lo, hi = float(band[0]), float(band[1])
-        if not (-1.0 <= lo <= 1.0 and -1.0 <= hi <= 1.0):
-            raise ValueError(f"band must lie inside [-1, 1], got {self.band!r}")
-        if lo > hi:
-            raise ValueError(f"band is inverted (low > high): {self.band!r}")
-        object.__setattr__(self, "band", (lo, hi))
-        if self.prune not in PRUNE_RULES:
-            raise ValueError(f"prune must be one of {PRUNE_RULES}, got {self.prune!r}")
-        if isinstance(self.replay, bool) or not isinstance(self.replay, int) or self.replay < 0:
-            raise ValueError(f"replay must be an int >= 0, got {self.replay!r}")
-        if self.max_mistakes is not None and (
-            not isinstance(self.max_mistakes, int) or self.max_mistakes < 1
-        ):
-            raise ValueError(
-                f"max_mistakes must be None or an int >= 1, got {self.max_mistakes!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"max_rounds": self.max_rounds, "samples_per_mistake": self.samples_per_mistake,
-                "band": list(self.band), "prune": self.prune, "replay": self.replay,
-                "max_mistakes": self.max_mistakes, "augment_last": self.augment_last}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AgoraConfig:
-        return cls(**{**d, "band": tuple(d["band"])})
-
-
-@dataclass(frozen=True)
-class AgoraRound:
-    """One round: the Θ it started with, its accuracies, mistakes and the points it added.
-
-    `new_points` are JSON-able copies (texts, or coordinate lists); `new_sources` index the dev
-    set; `new_labels`/`new_confidence` come from the labeller, never from dev gold labels.
-    """
-
-    index: int
-    thetas: tuple[str, ...]
-    dev_accuracy: tuple[float, ...]  # aligned with `thetas`
-    best_theta: str
-    best_dev_accuracy: float
-    mistakes: tuple[int, ...]  # dev indices the best θ got wrong
-    dev_predictions: tuple[int, ...]  # best θ's label for every dev point
-    new_points: tuple[Any, ...]
-    new_sources: tuple[int, ...]
-    new_labels: tuple[int, ...]
-    new_confidence: tuple[float, ...]
-    train_size: int  # after this round's additions
-    pruned: tuple[str, ...]  # θ's removed at the end of the round
-
-    @property
-    def n_new(self) -> int:
-        return len(self.new_points)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AgoraRound:
-        tup = lambda v: tuple(tuple(x) if isinstance(x, list) else x for x in v)  # noqa: E731
-        return cls(**{k: (tup(v) if isinstance(v, list) else v) for k, v in d.items()})
-
-
-@dataclass(frozen=True)
-class AgoraResult:
-    """The whole run. `best_model` is the fitted model with the best dev accuracy of any round
-    (not serialised); everything else round-trips through `to_dict`/`from_dict`."""
-
-    rounds: tuple[AgoraRound, ...]
-    config: AgoraConfig
-    best_theta: str
-    best_round: int
-    best_dev_accuracy: float
-    labeller_dev_accuracy: float
-    dev_labels: tuple[int, ...]
-    initial_train_size: int
-    seed: int
-    best_model: Any = field(default=None, compare=False, repr=False)
-
-    @property
-    def accuracies(self) -> list[float]:
-        """Best dev accuracy per round (the accuracy-per-round curve)."""
-        return [r.best_dev_accuracy for r in self.rounds]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"rounds": [r.to_dict() for r in self.rounds], "config": self.config.to_dict(),
-                "best_theta": self.best_theta, "best_round": self.best_round,
-                "best_dev_accuracy": self.best_dev_accuracy,
-                "labeller_dev_accuracy": self.labeller_dev_accuracy,
-                "dev_labels": list(self.dev_labels),
-                "initial_train_size": self.initial_train_size, "seed": self.seed}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AgoraResult:
-        return cls(rounds=tuple(AgoraRound.from_dict(r) for r in d["rounds"]),
-                   config=AgoraConfig.from_dict(d["config"]), best_theta=d["best_theta"],
-                   best_round=int(d["best_round"]),
-                   best_dev_accuracy=float(d["best_dev_accuracy"]),
-                   labeller_dev_accuracy=float(d["labeller_dev_accuracy"]),
-                   dev_labels=tuple(d["dev_labels"]),
-                   initial_train_size=int(d["initial_train_size"]), seed=int(d["seed"]))
-
-    def to_frame(self) -> Any:
-        """One row per round (pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame([{"round": r.index, "n_theta": len(r.thetas),
-                              "best_theta": r.best_theta, "dev_accuracy": r.best_dev_accuracy,
-                              "n_mistakes": len(r.mistakes), "n_new": r.n_new,
-                              "train_size": r.train_size} for r in self.rounds])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -444,10 +294,6 @@ def bound(n_thetas: int) -> float:
 
 __all__ = [
     "LABELLER_MIN_ACCURACY",
-    "PRUNE_RULES",
-    "AgoraConfig",
-    "AgoraResult",
-    "AgoraRound",
     "Labeller",
     "Learner",
     "Sampler",

@@ -14,16 +14,29 @@ Project choices (the papers mention no toy that survives; see bort-papers.md §5
 * Labeller: "knn" (default) = a 5-NN trained on a larger uniform labelled sample (a "trained
   model with loose accuracy constraints"); "oracle" = the analytic rule with each label flipped
   with probability `noise` (accuracy ≈ 1 − noise, to probe the > 2/3 requirement).
+
+`run_torus(TorusConfig(...), seed=...)` is the one call (`TorusConfig.smoke()` for tests); it
+returns a `TorusRun` record. numpy and scikit-learn only, never torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bortkit.agora import loop
+from bortkit.agora.records import AgoraConfig, AgoraResult
+from bortkit.records import (
+    Record,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive,
+    check_positive_int,
+    check_probability,
+)
 
 TWO_PI = 2.0 * np.pi
 
@@ -48,8 +61,8 @@ def torus_label(x: np.ndarray, *, R: float = 2.0) -> np.ndarray:
     return (np.sin(2.0 * u + v) > 0).astype(int)
 
 
-@dataclass(frozen=True)
-class TorusData:
+@dataclass(frozen=True, eq=False)  # arrays have no truth value: equality is identity
+class TorusData(Record):
     """Train (partial coverage), dev and test (uniform) splits; x arrays are (n, 3)."""
 
     train_x: np.ndarray
@@ -62,13 +75,13 @@ class TorusData:
     R: float = 2.0
     r: float = 0.8
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TorusData:
-        return cls(**{k: (np.asarray(v) if isinstance(v, list) else v) for k, v in d.items()})
+    def __post_init__(self) -> None:
+        # Arrays on the way in; JSON gives lists back, so `load` turns them into arrays again.
+        for name in ("train_x", "dev_x", "test_x"):
+            object.__setattr__(self, name,
+                               np.asarray(getattr(self, name), dtype=float).reshape(-1, 3))
+        for name in ("train_y", "dev_y", "test_y"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=int))
 
 
 def make_torus(
@@ -97,7 +110,7 @@ def make_torus(
 
 # ----------------------------------------------------------------------------- learner
 @dataclass(frozen=True)
-class KnnTheta:
+class KnnTheta(Record):
     """θ of the toy learner."""
 
     n_neighbors: int
@@ -201,36 +214,73 @@ class TorusLabeller:
 
 # ----------------------------------------------------------------------------- one call
 @dataclass(frozen=True)
-class TorusRun:
+class TorusConfig(Record):
+    """Everything that defines a toy run (defaults: the documented toy of docs/results.md).
+
+    Args:
+        n_train, n_dev, n_test: split sizes (train covers only part of the torus).
+        coverage: fraction of the ring the train split covers, in (0, 1].
+        n_thetas: |Θ|, the first `n_thetas` of `torus_thetas` (at most 16).
+        sigma: the sampler's angle perturbation (radians).
+        labeller: "knn" (5-NN on uniform labelled points) or "oracle" (the rule, with `noise`).
+        noise: the oracle's label flip probability.
+        agora: the loop's settings.
+    """
+
+    n_train: int = 200
+    n_dev: int = 200
+    n_test: int = 2000
+    coverage: float = 0.4
+    n_thetas: int = 8
+    sigma: float = 0.35
+    labeller: str = "knn"
+    noise: float = 0.1
+    agora: AgoraConfig = field(
+        default_factory=lambda: AgoraConfig(samples_per_mistake=4, band=(0.8, 0.99)))
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_dev", "n_test"):
+            check_positive_int(f"TorusConfig.{name}", getattr(self, name))
+        check_float("TorusConfig.coverage", self.coverage, low=0.0, high=1.0, low_open=True)
+        check_int("TorusConfig.n_thetas", self.n_thetas, minimum=1)
+        if self.n_thetas > 16:
+            raise ValueError(f"TorusConfig.n_thetas must be <= 16, got {self.n_thetas}")
+        check_positive("TorusConfig.sigma", self.sigma)
+        check_choice("TorusConfig.labeller", self.labeller, ("knn", "oracle"))
+        check_probability("TorusConfig.noise", self.noise)
+        if not isinstance(self.agora, AgoraConfig):
+            raise TypeError(f"TorusConfig.agora must be an AgoraConfig, got {self.agora!r}")
+
+    @classmethod
+    def smoke(cls, **changes: Any) -> TorusConfig:
+        """A smaller torus for tests and smoke runs: 60 train and dev points, 500 test points."""
+        return cls(**{"n_train": 60, "n_dev": 60, "n_test": 500, **changes})
+
+
+@dataclass(frozen=True)
+class TorusRun(Record):
     """A toy run: the Agora result, the data, and test accuracy of Agora's best model versus
     the best θ on the original train set (round 0's choice = plain "train every θ, keep best")."""
 
-    result: loop.AgoraResult
+    result: AgoraResult
     data: TorusData
     test_accuracy: float
     baseline_test_accuracy: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"result": self.result.to_dict(), "test_accuracy": self.test_accuracy,
-                "baseline_test_accuracy": self.baseline_test_accuracy}
 
-
-def run_torus(
-    *, seed: int = 0, n_train: int = 200, n_dev: int = 200, n_test: int = 2000,
-    coverage: float = 0.4, thetas: Sequence[KnnTheta] | None = None,
-    config: loop.AgoraConfig | None = None, sigma: float = 0.35, labeller: str = "knn",
-    noise: float = 0.1, progress: bool = False,
-) -> TorusRun:
+def run_torus(config: TorusConfig = TorusConfig(), *, seed: int = 0,
+              progress: bool = False) -> TorusRun:
     """Build the toy and run `loop.augment` on it (the same code path as text)."""
-    data = make_torus(n_train=n_train, n_dev=n_dev, n_test=n_test, coverage=coverage, seed=seed)
-    thetas = list(thetas) if thetas is not None else torus_thetas()
-    config = config or loop.AgoraConfig(samples_per_mistake=4, band=(0.8, 0.99))
+    data = make_torus(n_train=config.n_train, n_dev=config.n_dev, n_test=config.n_test,
+                      coverage=config.coverage, seed=seed)
+    thetas = torus_thetas(config.n_thetas)
     learner = KnnLearner()
     result = loop.augment(
         learner, (data.train_x, data.train_y), (data.dev_x, data.dev_y), thetas,
-        sampler=TorusSampler(sigma=sigma, R=data.R, r=data.r),
-        labeller=TorusLabeller(kind=labeller, noise=noise, R=data.R, r=data.r, seed=seed),
-        config=config, seed=seed, progress=progress)
+        sampler=TorusSampler(sigma=config.sigma, R=data.R, r=data.r),
+        labeller=TorusLabeller(kind=config.labeller, noise=config.noise, R=data.R, r=data.r,
+                               seed=seed),
+        config=config.agora, seed=seed, progress=progress)
     test_acc = float(np.mean(learner.predict(result.best_model, data.test_x)[0] == data.test_y))
     base_theta = {loop.theta_label(t): t for t in thetas}[result.rounds[0].best_theta]
     base = learner.fit(data.train_x, data.train_y, base_theta, seed=seed)
@@ -241,6 +291,7 @@ def run_torus(
 __all__ = [
     "KnnLearner",
     "KnnTheta",
+    "TorusConfig",
     "TorusData",
     "TorusLabeller",
     "TorusRun",

@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+from bortkit import embed
+from bortkit.agora import torus
+from bortkit.agora.experiment import EMBED_MAX_LENGTH, TextAgoraConfig, run_agora
+from bortkit.plots import agora as agora_plots
+from bortkit.records import save_json
+from bortkit.run import artifacts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,25 +20,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "agora",
         help="Agora: augment train around dev mistakes, prune Θ, repeat (text or --toy torus)",
         description="Run the Agora loop (bortkit.agora.loop) and write agora_result.json, "
-        "accuracy.html and rounds.html (projection per round) into --out.",
+        "accuracy.html and rounds.html (projection per round) into --out. Options left out "
+        "keep the defaults of TextAgoraConfig / TorusConfig (or of their smoke() with --smoke).",
     )
     p.add_argument("--toy", action="store_true", help="the 3-D torus toy instead of text")
     p.add_argument("--task", default="rt", help="builtin task (rt, imdb, bbc, tweets, sms)")
-    p.add_argument("--learner", default="head", choices=("head", "finetune"),
-                   help="head: MLP on frozen MiniLM (fast); finetune: the whole student")
-    p.add_argument("--student-dir", default="", help="student checkpoint for --learner finetune")
-    p.add_argument("--labeller-dir", default="",
+    p.add_argument("--learner", default=None, choices=("head", "finetune"),
+                   help="head: MLP on frozen MiniLM (fast, default); finetune: the whole student")
+    p.add_argument("--student-dir", default=None,
+                   help="student checkpoint for --learner finetune")
+    p.add_argument("--labeller-dir", default=None,
                    help="fine-tuned classifier folder (default: MiniLM embeddings + logistic "
                    "regression on --labeller-size examples)")
-    p.add_argument("--train-size", type=int, default=300)
-    p.add_argument("--labeller-size", type=int, default=2000)
-    p.add_argument("--thetas", type=int, default=4, help="|Θ|")
+    p.add_argument("--train-size", type=int, default=None)
+    p.add_argument("--labeller-size", type=int, default=None)
+    p.add_argument("--thetas", type=int, default=None, help="|Θ|")
     p.add_argument("--rounds", type=int, default=0, help="round cap (0: until Θ is empty)")
-    p.add_argument("--samples-per-mistake", type=int, default=4)
-    p.add_argument("--band", type=float, nargs=2, default=(0.8, 0.98), metavar=("LOW", "HIGH"),
+    p.add_argument("--samples-per-mistake", type=int, default=None)
+    p.add_argument("--band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="accepted cosine similarity to the source mistake")
-    p.add_argument("--prune", default="half", choices=("half", "longest-run"))
-    p.add_argument("--replay", type=int, default=0)
+    p.add_argument("--prune", default=None, choices=("half", "longest-run"))
+    p.add_argument("--replay", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, same code path")
     p.add_argument("--projection", default="pca", choices=("umap", "pca"),
@@ -40,35 +50,58 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from bortkit import embed
-    from bortkit.plots import agora as agora_plots
-    from bortkit.run import artifacts
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the user set (None = left out: the config's own value stays)."""
+    return {k: v for k, v in options.items() if v is not None}
 
-    exp = textaug.run_experiment(
-        toy=args.toy, task=args.task, seed=args.seed, smoke=args.smoke, learner=args.learner,
-        student_dir=args.student_dir, labeller_dir=args.labeller_dir,
-        train_size=args.train_size, labeller_size=args.labeller_size, n_thetas=args.thetas,
-        rounds=args.rounds, samples_per_mistake=args.samples_per_mistake,
-        band=tuple(args.band), prune=args.prune, replay=args.replay, progress=False)
+
+def run(args: argparse.Namespace) -> int:
+    agora_changes = _given(samples_per_mistake=args.samples_per_mistake,
+                           band=None if args.band is None else tuple(args.band),
+                           prune=args.prune, replay=args.replay)
+    agora_changes["max_rounds"] = args.rounds or None
+    embedder: Any = None
+    if args.toy:
+        base = torus.TorusConfig.smoke() if args.smoke else torus.TorusConfig()
+        config = base.replace(agora=base.agora.replace(**agora_changes),
+                              **_given(n_thetas=args.thetas))
+        toy = torus.run_torus(config, seed=args.seed)
+        record: Any = toy
+        dev_points: Any = toy.data.dev_x
+        baseline = toy.baseline_test_accuracy
+    else:
+        base = TextAgoraConfig.smoke() if args.smoke else TextAgoraConfig()
+        config = base.replace(
+            agora=base.agora.replace(**agora_changes),
+            **_given(learner=args.learner, student_dir=args.student_dir,
+                     labeller_dir=args.labeller_dir, train_size=args.train_size,
+                     labeller_size=args.labeller_size, n_thetas=args.thetas))
+        embedder = embed.SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
+        record = run_agora(args.task, config, seed=args.seed, embedder=embedder, progress=False)
+        dev_points = list(record.dev_texts)
+        baseline = record.baseline_test_accuracy
+    result = record.result
     out = artifacts.run_dir(args.out)
-    records.save_json(out / "agora_result.json", exp)
-    artifacts.save_figure(agora_plots.accuracy_figure(exp.result), out / "accuracy.html")
-    proj = embed.project_rounds(exp.result, exp.dev_points, embed=exp.embedder,
+    save_json(out / "agora_result.json", record)
+    artifacts.save_figure(agora_plots.accuracy_figure(result), out / "accuracy.html")
+    proj = embed.project_rounds(result, dev_points, embed=embedder,
                                 projector=embed.Projector(method=args.projection,
                                                           random_state=args.seed))
-    artifacts.save_figure(agora_plots.rounds_figure(exp.result, proj), out / "rounds.html")
-    summary = {"kind": exp.kind, "accuracy_per_round": exp.result.accuracies,
-               "thetas_per_round": [len(r.thetas) for r in exp.result.rounds],
-               "n_added": sum(r.n_new for r in exp.result.rounds),
-               "labeller_dev_accuracy": exp.result.labeller_dev_accuracy,
-               "test_accuracy": exp.test_accuracy,
-               "round0_test_accuracy": exp.baseline_test_accuracy, "out": str(Path(out))}
+    artifacts.save_figure(agora_plots.rounds_figure(result, proj), out / "rounds.html")
+    summary = {"kind": "torus" if args.toy else "text", "accuracy_per_round": result.accuracies,
+               "thetas_per_round": [len(r.thetas) for r in result.rounds],
+               "n_added": sum(r.n_new for r in result.rounds),
+               "labeller_dev_accuracy": result.labeller_dev_accuracy,
+               "test_accuracy": record.test_accuracy, "round0_test_accuracy": baseline,
+               "out": str(Path(out))}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(exp.result.to_frame().to_string(index=False))
+    print(result.to_frame().to_string(index=False))
     print(f"labeller dev accuracy {summary['labeller_dev_accuracy']:.3f}; test accuracy "
-          f"{exp.test_accuracy} (round 0's best θ: {exp.baseline_test_accuracy})")
+          f"{record.test_accuracy} (round 0's best θ: {baseline})")
     print(f"written to {out}")
     return 0
+
+
+__all__ = ["register", "run"]

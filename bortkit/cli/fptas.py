@@ -1,7 +1,7 @@
 """`bortkit fptas`: run OSE by the FPTAS over a search space, resumably, and write the choice.
 
-Writes into --out: ``fptas_result.json`` (the full `FptasResult`), ``chosen_arch.json``
-(`ArchSpec.to_dict()`, read by notebook 03 / `bortkit pretrain`) and ``candidates.csv``.
+Writes into --out: ``fptas_result.json`` (the full `FptasResult`; downstream stages read
+``bortkit.search.load_result(out).chosen.spec``) and ``candidates.csv``.
 With --store, every evaluation is kept in SQLite: a killed run resumes where it stopped.
 """
 
@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from bortkit.arch import PRESETS, SearchSpace
+from bortkit.arch import PRESETS
+from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
-from bortkit.search import evaluation, executors, fptas
+from bortkit.search import executors, fptas
+from bortkit.search.config import FptasConfig
+from bortkit.search.evaluation import Evaluator, SyntheticEvaluator
+from bortkit.search.space import SearchSpace
 from bortkit.search.store import open_store
+from bortkit.theta import theta_grid
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--c", type=float, default=10.0, help="budget constant: N = c/(eps s^1.5)")
     p.add_argument("--steps", type=int, default=None, help="explicit budget N (overrides c)")
     p.add_argument("--max-steps", type=int, default=1000, help="cap on the budget N")
-    p.add_argument("--theta", default="one", help=f"Θ preset: {', '.join(fptas.THETA_PRESETS)}")
+    p.add_argument("--theta", default="one",
+                   help="Θ preset of bortkit.theta.THETA_PRESETS: one, lr2 or lr3")
     p.add_argument("--maximum-point", default="grid",
                    help=f"T: 'grid' (max p, i over the space) or a preset ({', '.join(PRESETS)})")
     p.add_argument("--batch-size", type=int, default=8, help="|B| (sequences per step)")
@@ -46,19 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_evaluator(name: str, *, batch_size: int, seq_len: int, smoke: bool
-                    ) -> evaluation.Evaluator:
+def build_evaluator(name: str, *, batch_size: int, seq_len: int, smoke: bool) -> Evaluator:
     """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length."""
     if name == "synthetic":
-        return evaluation.SyntheticEvaluator()
-    return evaluation.SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke)
+        return SyntheticEvaluator()
+    return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke)
 
 
 def run(args: argparse.Namespace) -> int:
     space = SearchSpace.named(args.space)
-    config = fptas.FptasConfig(
+    config = FptasConfig(
         epsilon=args.epsilon, s=args.s, c=args.c, steps=args.steps, max_steps=args.max_steps,
-        batch_size=args.batch_size, theta=fptas.theta_preset(args.theta),
+        batch_size=args.batch_size, theta=theta_grid(args.theta),
         maximum_point=args.maximum_point, seed=args.seed,
     )
     evaluator = build_evaluator(args.evaluator, batch_size=args.batch_size,
@@ -67,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     ex = executors.make_executor(args.executor, address=args.address, n_workers=args.workers)
     try:
-        result = fptas.search(space, evaluator=evaluator, config=config, store=store,
-                              executor=ex, progress=not args.no_progress)
+        result = fptas.search(space, config, evaluator=evaluator, store=store, executor=ex,
+                              progress=not args.no_progress)
     finally:
         ex.close()
         store.close()
@@ -78,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {result.n_trained}/{result.n_space} candidates x {len(config.theta)} θ "
           f"for {result.budget_steps} steps ({result.n_cached} evaluations from the store); "
           f"front {len(result.front)} points, hypervolume {result.front.hypervolume:.4f}")
-    print(f"wrote {out / 'fptas_result.json'} and {out / 'chosen_arch.json'}")
+    print(f"wrote {out / 'fptas_result.json'} and {out / 'candidates.csv'}")
     return 0
 
 

@@ -11,6 +11,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.pretrain.distill import KD_VARIANTS, OBJECTIVES, build_student
+from bortkit.pretrain.engine import pretrain, resolve_arch
+from bortkit.pretrain.mlm import corpus_blocks
+from bortkit.pretrain.records import PretrainConfig
+from bortkit.pretrain.teacher import TeacherConfig, load_teacher, load_tokenizer
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,11 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "teacher on the builtin corpus; checkpoints, exact --resume, export to OUT/model.",
     )
     p.add_argument("--arch", required=True,
-                   help="a preset, D,A,H,I[,V], or a folder/file with chosen_arch.json")
+                   help="a preset, D,A,H,I[,V], or an FPTAS output folder (its chosen shape)")
     p.add_argument("--steps", type=int, required=True, help="optimiser steps")
     p.add_argument("--out", required=True, help="output folder (checkpoints, model/, result.json)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    p.add_argument("--objective", default="kd", choices=("kd", "mlm", "hidden"))
+    p.add_argument("--objective", default="kd", choices=OBJECTIVES)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seq-len", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -35,14 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--w-mlm", type=float, default=0.1)
     p.add_argument("--w-kd", type=float, default=0.5)
-    p.add_argument("--kd-variant", default="kl", choices=("kl", "bort-code"))
+    p.add_argument("--kd-variant", default="kl", choices=KD_VARIANTS)
     p.add_argument("--clip-weights", type=float, default=None, help="clamp weights to [-c, c]")
     p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--eval-blocks", type=int, default=128, help="held-out blocks evaluated")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--teacher", default="default",
-                   help="'default' (bortkit.pretrain.teacher.load_teacher), 'smoke', or a model folder")
+                   help="'default' (bortkit.pretrain.teacher.load_teacher), 'smoke', or a "
+                   "model folder")
     p.add_argument("--corpus-file", default=None,
                    help="plain-text corpus (paragraphs split by blank lines; the last 10%% are "
                    "held out) instead of the builtin corpus")
@@ -53,9 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _teacher(name: str, objective: str) -> tuple[Any, Any]:
     if name in ("default", "smoke"):
-        from bortkit.pretrain.teacher import load_teacher
-
-        return load_teacher(smoke=name == "smoke")
+        return load_teacher(TeacherConfig.smoke() if name == "smoke" else TeacherConfig())
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"--teacher {name!r}: not 'default', 'smoke' or a model folder")
@@ -65,15 +71,11 @@ def _teacher(name: str, objective: str) -> tuple[Any, Any]:
     if (path / "tokenizer.json").is_file() or (path / "vocab.txt").is_file():
         tokenizer = AutoTokenizer.from_pretrained(path)
     else:
-        from bortkit.pretrain.teacher import load_tokenizer
-
         tokenizer = load_tokenizer()
     return model.eval(), tokenizer
 
 
-def _corpus(path: str | None) -> Any:
-    from bortkit.data.corpus import Corpus, build_corpus
-
+def _corpus(path: str | None) -> Corpus:
     if path is None:
         return build_corpus()
     text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -85,33 +87,26 @@ def _corpus(path: str | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from bortkit.pretrain.distill import build_student
-    from bortkit.pretrain.engine import PretrainConfig, pretrain, resolve_arch
-    from bortkit.pretrain.surrogate import corpus_blocks
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
     spec = resolve_arch(args.arch)
     cfg = PretrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay, objective=args.objective, w_mlm=args.w_mlm,
         w_kd=args.w_kd, temperature=args.temperature, kd_variant=args.kd_variant,
         clip_weights=args.clip_weights, eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every, seed=args.seed)
+        checkpoint_every=args.checkpoint_every, seed=args.seed, seq_len=args.seq_len,
+        eval_blocks=args.eval_blocks)
     if args.objective == "mlm" and args.teacher in ("default", "smoke"):
-        from bortkit.pretrain.teacher import load_tokenizer
-
         teacher, tokenizer = None, load_tokenizer()
     else:
         teacher, tokenizer = _teacher(args.teacher, args.objective)
-    blocks = corpus_blocks(_corpus(args.corpus_file), tokenizer, seq_len=args.seq_len,
-                           max_heldout_blocks=args.eval_blocks)
+    blocks = corpus_blocks(_corpus(args.corpus_file), tokenizer, seq_len=cfg.seq_len,
+                           max_train_blocks=cfg.max_train_blocks,
+                           max_heldout_blocks=cfg.eval_blocks, max_chars=cfg.max_chars)
     student = build_student(spec, tokenizer, seed=args.seed)
-    res = pretrain(student, tokenizer=tokenizer, train_blocks=blocks.train,
-                   heldout_blocks=blocks.heldout, teacher=teacher, config=cfg,
-                   output_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    res = pretrain(student, cfg, tokenizer=tokenizer, train_blocks=blocks.train,
+                   heldout_blocks=blocks.heldout, teacher=teacher, output_dir=args.out,
+                   resume=args.resume, progress=not args.no_progress,
+                   threads=args.threads or None)
     start = f"resumed at {res.resumed_from}" if res.resumed_from else "from scratch"
     print(f"{spec.label}: {res.steps} steps ({start}), "
           f"final train loss {res.final_train_loss:.6f}, held-out accuracy "

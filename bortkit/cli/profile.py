@@ -13,6 +13,7 @@ import math
 import sys
 
 from bortkit import arch, records
+from bortkit.measure import DEFAULT_REFERENCES, ProfileConfig, profile_presets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,16 +61,14 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit.measure import latency
-
     names = [n.strip() for n in args.presets.split(",") if n.strip()]
     for name in names:
         arch.get_preset(name)  # ValueError naming the bad preset, before any measuring
     items: list[str | arch.ArchSpec] = [*names, *(arch.parse_spec(s) for s in args.spec)]
     if not items:
         raise ValueError("nothing to profile: give --presets and/or --spec")
-    report = latency.profile_presets(
-        items,
+    config = ProfileConfig(
+        presets=tuple(items),
         seq_len=args.seq_len,
         batch_size=args.batch_size,
         repeats=args.repeats,
@@ -79,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         gemm_size=None if args.no_gemm else args.gemm_size,
         gemm_repeats=args.gemm_repeats,
         interleave=args.interleave,
-        progress=not args.no_progress,
     )
+    report = profile_presets(config, progress=not args.no_progress)
     if args.json:
         records.save_json(args.json, report)
     env, peak = report.env, report.peak
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if peak is not None:
         print(f"fp32 GEMM peak ({peak.size}^3): {peak.gflops:.1f} GFLOP/s")
-    refs = [r for r in latency.DEFAULT_REFERENCES if r in report.names]
+    refs = [r for r in DEFAULT_REFERENCES if r in report.names]
     head = f"{'model':<18}{'params':>9}{'median ms':>11}{'IQR ms':>9}{'min ms':>9}{'GFLOP/s':>9}"
     print(head + "".join(f"{'x vs ' + r:>16}" for r in refs))
     for lat in report.latencies:

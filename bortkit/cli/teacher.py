@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from bortkit.pretrain import teacher
+from bortkit.data.corpus import build_corpus
+from bortkit.measure.machine import torch_threads
+from bortkit.pretrain.teacher import TeacherConfig, adapt_teacher
+
+_DEFAULT = TeacherConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the pretraining corpus, cache it under the bortkit cache, and report held-out "
         "masked-token accuracy before and after. A cached run is reported, not redone.",
     )
-    p.add_argument("--steps", type=int, default=teacher.DEFAULT_STEPS, help="training steps")
-    p.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate")
-    p.add_argument("--seq-len", type=int, default=64, help="block length in tokens")
-    p.add_argument("--batch-size", type=int, default=32, help="blocks per step")
-    p.add_argument("--seed", type=int, default=0, help="corpus, masking and order seed")
-    p.add_argument("--eval-every", type=int, default=100, help="held-out eval interval")
+    p.add_argument("--steps", type=int, default=_DEFAULT.steps, help="training steps")
+    p.add_argument("--lr", type=float, default=_DEFAULT.lr, help="AdamW learning rate")
+    p.add_argument("--seq-len", type=int, default=_DEFAULT.seq_len, help="block length in tokens")
+    p.add_argument("--batch-size", type=int, default=_DEFAULT.batch_size, help="blocks per step")
+    p.add_argument("--seed", type=int, default=_DEFAULT.seed,
+                   help="corpus, masking and order seed")
+    p.add_argument("--eval-every", type=int, default=_DEFAULT.eval_every,
+                   help="held-out eval interval")
     p.add_argument("--include-imdb", action="store_true",
                    help="add IMDB train-split reviews to the corpus")
     p.add_argument("--checkpoint", default=None,
@@ -34,18 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bortkit.data.corpus import build_corpus
-
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    config = TeacherConfig(steps=args.steps, lr=args.lr, seq_len=args.seq_len,
+                           batch_size=args.batch_size, seed=args.seed,
+                           eval_every=args.eval_every)
     corpus = build_corpus(seed=args.seed, include_imdb=args.include_imdb)
-    result = teacher.adapt_teacher(
-        corpus, steps=args.steps, lr=args.lr, seq_len=args.seq_len, batch_size=args.batch_size,
-        seed=args.seed, eval_every=args.eval_every, checkpoint=args.checkpoint,
-        progress=not args.no_progress,
-    )
+    with torch_threads(args.threads):
+        result = adapt_teacher(corpus, config, checkpoint=args.checkpoint,
+                               progress=not args.no_progress)
     record = {
         "steps": result.config.steps,
         "accuracy_before": result.before.accuracy,

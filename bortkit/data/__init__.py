@@ -5,14 +5,13 @@ pretraining corpus, and checksums of every builtin source.
 from __future__ import annotations
 
 from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.data.tables import SPLIT_FRACTIONS, SPLITS, split_dataset
 from bortkit.data.tasks import (
     DATA_VERSION,
-    SPLIT_FRACTIONS,
-    SPLITS,
     TASK_INFO,
     TASKS,
+    TaskSummary,
     load_task,
-    split_dataset,
     summarize_task,
 )
 
@@ -23,6 +22,7 @@ __all__ = [
     "SPLIT_FRACTIONS",
     "TASKS",
     "TASK_INFO",
+    "TaskSummary",
     "build_corpus",
     "load_task",
     "split_dataset",

@@ -1,7 +1,7 @@
 """The unlabelled English pretraining corpus (for teacher adaptation and KD pretraining).
 
-Sources (all offline, checksummed in `bortkit.data.sources`): the real Wikipedia excerpt and the Lee
-news articles shipped in gensim's test data, optionally plus IMDB review text taken only from
+Sources (all offline, checksummed in `bortkit.data.sources`): the real Wikipedia excerpt and the
+Lee news articles shipped in gensim's test data, optionally plus IMDB review text taken only from
 the *train* split of ``load_task("imdb", seed=seed)`` so it stays disjoint from the IMDB
 validation/test splits.
 
@@ -11,6 +11,7 @@ stripped), a Lee article, or an IMDB review. The held-out part is whole document
 of a held-out article is trained on): documents are shuffled with `seed` and moved to held-out
 until it holds `heldout_fraction` of the characters. The result is cached as JSON under
 ``cache_dir()/corpus`` keyed by the settings, the corpus version and the source checksums.
+`Corpus` and `CorpusStats` are `bortkit.records.Record`s (JSON round trip, atomic `save`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bortkit.data import sources
-from bortkit.records import atomic_write_text
+from bortkit.data.tasks import load_task
+from bortkit.records import (
+    Record,
+    check_bool,
+    check_float,
+    check_int,
+    check_positive_int,
+)
 from bortkit.utils import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -38,7 +46,7 @@ _WS = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class Corpus:
+class Corpus(Record):
     """A cleaned text corpus split into train and held-out documents.
 
     Attributes:
@@ -67,16 +75,6 @@ class Corpus:
     def n_chars(self) -> int:
         return self.n_train_chars + self.n_heldout_chars
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"train_texts": list(self.train_texts), "heldout_texts": list(self.heldout_texts),
-                "sources": list(self.sources), "seed": self.seed, "key": self.key}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Corpus:
-        return cls(tuple(data["train_texts"]), tuple(data["heldout_texts"]),
-                   tuple(data.get("sources", ())), int(data.get("seed", 0)),
-                   str(data.get("key", "")))
-
     @classmethod
     def from_texts(cls, train_texts: Any, heldout_texts: Any, *, seed: int = 0) -> Corpus:
         """A corpus from user texts (e.g. a tiny corpus for tests)."""
@@ -92,7 +90,7 @@ class Corpus:
 
 
 @dataclass(frozen=True)
-class CorpusStats:
+class CorpusStats(Record):
     """Sizes of a corpus in documents, characters and tokens of a tokenizer."""
 
     n_train_docs: int
@@ -102,13 +100,6 @@ class CorpusStats:
     n_train_tokens: int | None = None
     n_heldout_tokens: int | None = None
     tokenizer: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CorpusStats:
-        return cls(**data)
 
 
 def _clean(text: str) -> str:
@@ -136,8 +127,6 @@ def _lee_docs() -> list[str]:
 
 
 def _imdb_docs(seed: int, max_docs: int | None) -> list[str]:
-    from bortkit.data.tasks import load_task
-
     # Only IMDB's train split: disjoint from the validation/test splits of the same seed.
     texts = list(load_task("imdb", seed=seed)["train"]["text"])
     return texts[:max_docs] if max_docs is not None else texts
@@ -173,18 +162,19 @@ def build_corpus(
     Returns:
         A `Corpus`; identical for identical arguments.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if not 0.0 < heldout_fraction < 0.5:
-        raise ValueError(f"heldout_fraction must be in (0, 0.5), got {heldout_fraction!r}")
-    if imdb_max_docs is not None and imdb_max_docs <= 0:
-        raise ValueError(f"imdb_max_docs must be positive or None, got {imdb_max_docs!r}")
-    settings = dict(seed=seed, include_imdb=bool(include_imdb), imdb_max_docs=imdb_max_docs,
+    check_int("seed", seed, minimum=0)
+    check_bool("include_imdb", include_imdb)
+    check_float("heldout_fraction", heldout_fraction, low=0.0, high=0.5, low_open=True,
+                high_open=True)
+    if imdb_max_docs is not None:
+        check_positive_int("imdb_max_docs", imdb_max_docs)
+    check_int("min_paragraph_chars", min_paragraph_chars, minimum=0)
+    settings = dict(seed=seed, include_imdb=include_imdb, imdb_max_docs=imdb_max_docs,
                     heldout_fraction=heldout_fraction, min_paragraph_chars=min_paragraph_chars)
     key = _settings_key(settings)
     path = cache_dir() / "corpus" / f"corpus-{key}.json"
     if cache and path.is_file():
-        return Corpus.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return Corpus.load(path)
 
     docs = _wiki_docs(min_paragraph_chars) + _lee_docs()
     names = ["enwiki-excerpt", "lee-background"]
@@ -208,7 +198,7 @@ def build_corpus(
         sources=tuple(names), seed=seed, key=key,
     )
     if cache:
-        atomic_write_text(path, json.dumps(corpus.to_dict()))
+        corpus.save(path)  # atomic: a reader sees no cache file or the whole one
     logger.info("corpus %s: %d train / %d held-out docs, %d chars", key,
                 len(corpus.train_texts), len(corpus.heldout_texts), corpus.n_chars)
     return corpus

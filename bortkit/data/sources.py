@@ -15,15 +15,17 @@ import hashlib
 import importlib.util
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bortkit.records import Record
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Source:
+class Source(Record):
     """One builtin source file (or folder, digested as a tree) inside an installed package.
 
     Attributes:
@@ -47,13 +49,6 @@ class Source:
     @property
     def pip(self) -> str:
         return f"pip install {self.package}=={self.version}"
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Source:
-        return cls(**data)
 
 
 _GENSIM_DATA = "test/test_data"
@@ -153,7 +148,7 @@ def locate(name: str) -> Path:
 
 
 @dataclass(frozen=True)
-class SourceStatus:
+class SourceStatus(Record):
     """Result of checking one source: where it is and whether its checksum matches."""
 
     name: str
@@ -168,13 +163,6 @@ class SourceStatus:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SourceStatus:
-        return cls(**data)
 
 
 _VERIFIED: dict[tuple[str, int, int, int], str] = {}

@@ -6,9 +6,10 @@ validation or test split is carved from train), or a folder of unsplit files (co
 then split like the builtin tasks), or a hub dataset name (only when online). Columns are
 renamed to ``text``, optional ``text_pair``, and a ClassLabel ``label``.
 
-`load_task` stays the single entry point; it calls `load_user_task` for anything that is not a
-builtin task. This module imports from `bortkit.data.tasks` (conversion, splitting), never the
-reverse at import time. pandas and datasets are imported lazily.
+`bortkit.data.tasks.load_task` stays the single entry point; it calls `load_user_task` for
+anything that is not a builtin task. Conversion and splitting come from `bortkit.data.tables`
+(shared with the builtin tasks); this module never imports `bortkit.data.tasks`. pandas and
+datasets are imported lazily.
 """
 
 from __future__ import annotations
@@ -17,20 +18,19 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from bortkit.data.tasks import (
-    FILE_SUFFIXES,
+from bortkit.data.tables import (
     SPLIT_FRACTIONS,
     SPLITS,
-    TASKS,
-    _label_names_of,
-    _to_dataset,
+    label_names_of,
     split_dataset,
+    to_dataset,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
     import pandas as pd
 
+FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 _SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation",
                   "dev": "validation", "test": "test"}
 
@@ -81,9 +81,9 @@ def _from_frames(frames: dict[str, pd.DataFrame], *, where: str, seed: int, text
         raise ValueError(f"{where}: missing column {label_column!r}; "
                          f"available: {list(first.columns)}")
     names = (tuple(str(n) for n in label_names) if label_names is not None
-             else _label_names_of(first[label_column].dropna().tolist(), where))
+             else label_names_of(first[label_column].dropna().tolist(), where))
     built = {
-        s: _to_dataset(df, names, text_column=text_column, label_column=label_column,
+        s: to_dataset(df, names, text_column=text_column, label_column=label_column,
                        text_pair_column=text_pair_column, where=f"{where} [{s}]")
         for s, df in frames.items()
     }
@@ -121,6 +121,17 @@ def _is_offline() -> bool:
     return os.environ.get("HF_DATASETS_OFFLINE", "0") not in ("", "0", "false", "False")
 
 
+def _looks_like_path(key: str) -> bool:
+    return Path(key).suffix.lower() in FILE_SUFFIXES or key.startswith((".", "/", "~"))
+
+
+def is_user_source(name: str | os.PathLike[str]) -> bool:
+    """Whether `load_user_task` would try `name`: an existing path, something written as a
+    path or data file (it then raises `FileNotFoundError`), or a hub name while online."""
+    key = str(name)
+    return Path(key).expanduser().exists() or _looks_like_path(key) or not _is_offline()
+
+
 def load_user_task(
     name: str | os.PathLike[str],
     *,
@@ -132,8 +143,8 @@ def load_user_task(
 ) -> datasets.DatasetDict:
     """A user file/folder or hub dataset as train / validation / test (before subsampling).
 
-    Called by `bortkit.data.tasks.load_task` (the entry point, which validates `seed` and subsamples);
-    the arguments mean the same as there.
+    Called by `bortkit.data.tasks.load_task` (the entry point, which validates `seed` and
+    subsamples); the arguments mean the same as there.
 
     Raises:
         FileNotFoundError: `name` looks like a path but does not exist.
@@ -145,13 +156,13 @@ def load_user_task(
     path = Path(key).expanduser()
     if path.exists():
         dd = _from_frames(_user_frames(path), where=str(path), label_names=label_names, **kw)
-    elif path.suffix.lower() in FILE_SUFFIXES or key.startswith((".", "/", "~")):
+    elif _looks_like_path(key):
         raise FileNotFoundError(f"no such data file or folder: {key}")
     elif _is_offline():
         raise ValueError(
-            f"unknown task {key!r}: builtin tasks are {', '.join(TASKS)}; or give a path "
-            f"to a {'/'.join(FILE_SUFFIXES)} file or folder; hub dataset names need "
-            f"network (set BORTKIT_ONLINE=1)"
+            f"no data file or folder named {key!r}; give a path to a "
+            f"{'/'.join(FILE_SUFFIXES)} file or folder; hub dataset names need network "
+            f"(set BORTKIT_ONLINE=1)"
         )
     else:
         frames, hub_names = _hub_frames(key)
@@ -161,5 +172,7 @@ def load_user_task(
 
 
 __all__ = [
+    "FILE_SUFFIXES",
+    "is_user_source",
     "load_user_task",
 ]

@@ -1,30 +1,45 @@
-"""Stage 3, fine-tuning: classifiers on real NLU tasks (Bort's first-token head), one run per
-hyperparameter set θ, metrics and model comparison.
+"""Stage 3, fine-tuning: classifiers with Bort's head on real NLU tasks, one run per
+hyperparameter set θ (`bortkit.theta`), metrics, and models compared over the same Θ.
 """
 
 from __future__ import annotations
 
-from bortkit.finetune.engine import (
-    RESULT_NAME,
-    FinetuneResult,
+from bortkit.finetune.classifier import (
+    arch_of,
+    load_classifier,
+    predict,
+    quiet_progress,
+    resolve_checkpoint,
+)
+from bortkit.finetune.compare import (
     best_result,
     compare,
     comparison_sources,
-    finetune,
-    predict,
     results_frame,
     run_grid,
-    task_labels,
 )
+from bortkit.finetune.engine import encode, finetune, task_labels
+from bortkit.finetune.metrics import METRIC_NAMES, Metrics, classification_metrics
+from bortkit.finetune.records import EpochPoint, FinetuneConfig, FinetuneResult, Predictions
 
 __all__ = [
+    "METRIC_NAMES",
+    "EpochPoint",
+    "FinetuneConfig",
     "FinetuneResult",
-    "RESULT_NAME",
+    "Metrics",
+    "Predictions",
+    "arch_of",
     "best_result",
+    "classification_metrics",
     "compare",
     "comparison_sources",
+    "encode",
     "finetune",
+    "load_classifier",
     "predict",
+    "quiet_progress",
+    "resolve_checkpoint",
     "results_frame",
     "run_grid",
     "task_labels",

@@ -1,10 +1,11 @@
-"""Sequence classifiers with Bort's head: load from a checkpoint or a shape, export, locate.
+"""Sequence classifiers with Bort's head: locate, load from a checkpoint or a shape, predict.
 
 `load_classifier` builds an HF `BertForSequenceClassification` from a checkpoint folder (MLM,
 encoder or classifier) or an `ArchSpec` (random initialisation) and adds Bort's extra head
-dropout (`add_head_dropout`); `export` saves model and tokenizer so the folder reloads with
-`AutoModelForSequenceClassification`; `resolve_checkpoint` and `arch_of` find a saved model
-folder and read its shape.
+dropout (`add_head_dropout`); `resolve_checkpoint` and `arch_of` find a saved model folder and
+read its shape; `predict` labels texts with an exported classifier (Agora's labeller). Exports
+go through `bortkit.pretrain.engine.export` (atomic: temporary folder, then rename), so every
+saved model folder reloads with `AutoModelForSequenceClassification`.
 
 Paper tie (alexa/bort `finetune_bort.py`, see reference/bort-papers.md §5.3): the head is
 dropout → dense(H, tanh) on the first token → dropout → linear. HF's classifier lacks the first
@@ -12,18 +13,20 @@ dropout; `add_head_dropout` adds it as a forward pre-hook on the pooler, so para
 HF's (identical outputs in eval mode). Project choice: checkpoints without pooler weights get a
 freshly initialised pooler.
 
-torch and transformers are imported lazily inside the functions.
+torch, transformers and datasets are imported lazily inside the functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Iterator, Sequence, Union
 
 from bortkit.arch import ArchSpec
+from bortkit.finetune.records import Predictions
 
 logger = logging.getLogger(__name__)
 
@@ -121,24 +124,89 @@ def load_classifier(model_source: ModelSource, *, label_names: Sequence[str]) ->
     return add_head_dropout(model)
 
 
-def export(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str]) -> Path:
-    """`save_pretrained` the model and tokenizer into `output_dir`; returns the folder.
+@contextlib.contextmanager
+def quiet_progress(progress: bool) -> Iterator[None]:
+    """Hide datasets' and transformers' own progress bars (map, weight loading, shard writing)
+    while `progress` is False; restores the previous state afterwards."""
+    import datasets.utils as ds_utils
+    from transformers.utils import logging as hf_logging
 
-    The folder reloads with `AutoModelForSequenceClassification.from_pretrained` (the Bort
-    head's extra dropout is a training-time hook and is not needed at inference).
+    if progress:
+        yield
+        return
+    ds_was_on = not ds_utils.are_progress_bars_disabled()
+    hf_was_on = hf_logging.is_progress_bar_enabled()
+    ds_utils.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if ds_was_on:
+            ds_utils.enable_progress_bars()
+        if hf_was_on:
+            hf_logging.enable_progress_bar()
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction.
+def predict(
+    model_or_dir: Any,
+    texts: Sequence[str],
+    *,
+    text_pairs: Sequence[str] | None = None,
+    batch_size: int = 64,
+    max_length: int = 128,
+    tokenizer: Any = None,
+    progress: bool = False,
+) -> Predictions:
+    """Class probabilities and argmax labels for `texts` (e.g. Agora's labeller on new points).
+
+    Args:
+        model_or_dir: an exported folder (`AutoModelForSequenceClassification`) or a loaded model.
+        texts: the inputs; `text_pairs` the optional second segments.
+        batch_size: inference batch size.
+        max_length: truncation length in tokens.
+        tokenizer: required for a model object; for a folder, its saved tokenizer is used.
+        progress: show a bar over batches (and the weight-loading bar).
     """
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not one string")
+    if text_pairs is not None and len(text_pairs) != len(texts):
+        raise ValueError(f"text_pairs has {len(text_pairs)} items, texts has {len(texts)}")
+    if isinstance(model_or_dir, (str, os.PathLike)):
+        with quiet_progress(progress):
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(model_or_dir)
+            model = AutoModelForSequenceClassification.from_pretrained(model_or_dir)
+    else:
+        if tokenizer is None:
+            raise ValueError("tokenizer is required when model_or_dir is a model object")
+        model = model_or_dir
+    was_training = model.training
+    model.eval()
+    labels: list[int] = []
+    probs: list[tuple[float, ...]] = []
+    with torch.inference_mode():
+        for i in tqdm(range(0, len(texts), batch_size), desc="predict", disable=not progress):
+            pair = None if text_pairs is None else list(text_pairs[i:i + batch_size])
+            enc = tokenizer(list(texts[i:i + batch_size]), pair, truncation=True,
+                            max_length=max_length, padding=True, return_tensors="pt")
+            p = model(**enc).logits.float().softmax(-1)  # (batch, n_labels)
+            labels.extend(int(v) for v in p.argmax(-1))
+            probs.extend(tuple(float(v) for v in row) for row in p)
+    model.train(was_training)
+    return Predictions(tuple(labels), tuple(probs))
 
 
 __all__ = [
     "ModelSource",
     "add_head_dropout",
     "arch_of",
-    "export",
     "load_classifier",
+    "predict",
+    "quiet_progress",
     "resolve_checkpoint",
 ]

@@ -1,8 +1,9 @@
-"""Classification metrics of one prediction set: accuracy, macro-F1, MCC and the confusion matrix.
+"""Classification metrics of one prediction set: accuracy, macro-F1, MCC, confusion matrix.
 
-One record, `Metrics`, is what `bortkit.finetune.engine` reports per split and per epoch, and what the
-plots (`bortkit.plots.finetune`) draw. The numbers come from scikit-learn, so they match what a
-reader would compute by hand; `tests/test_metrics.py` checks them on known predictions.
+One record, `Metrics`, is what `bortkit.finetune.engine` reports per split and per epoch, and
+what the plots (`bortkit.plots.finetune`) draw. The numbers come from scikit-learn, so they match
+what a reader would compute by hand; `tests/finetune/test_metrics.py` checks them on known
+predictions.
 
 Conventions (project choices): macro-F1 averages over *all* `n_labels` classes, including a class
 that never occurs in the split (its F1 counts as 0, scikit-learn's ``zero_division=0``), so a
@@ -16,11 +17,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from bortkit.records import Record, check_int
+
 METRIC_NAMES = ("accuracy", "macro_f1", "mcc")
 
 
 @dataclass(frozen=True)
-class Metrics:
+class Metrics(Record):
     """Scores of predictions against gold labels on one split.
 
     Args:
@@ -39,6 +42,11 @@ class Metrics:
     confusion: tuple[tuple[int, ...], ...] = field(default=())
     loss: float = math.nan
 
+    def __post_init__(self) -> None:
+        # JSON has no NaN: `save` writes an unknown loss as null, and reading it back gives NaN.
+        if self.loss is None:
+            object.__setattr__(self, "loss", math.nan)
+
     @property
     def n_labels(self) -> int:
         return len(self.confusion)
@@ -48,28 +56,6 @@ class Metrics:
         if name not in (*METRIC_NAMES, "loss"):
             raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRIC_NAMES)}, loss")
         return float(getattr(self, name))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accuracy": self.accuracy,
-            "macro_f1": self.macro_f1,
-            "mcc": self.mcc,
-            "n": self.n,
-            "confusion": [list(row) for row in self.confusion],
-            "loss": None if math.isnan(self.loss) else self.loss,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Metrics:
-        loss = data.get("loss")
-        return cls(
-            accuracy=float(data["accuracy"]),
-            macro_f1=float(data["macro_f1"]),
-            mcc=float(data["mcc"]),
-            n=int(data["n"]),
-            confusion=tuple(tuple(int(v) for v in row) for row in data.get("confusion", ())),
-            loss=math.nan if loss is None else float(loss),
-        )
 
 
 def _as_int_labels(values: Sequence[int] | Any, name: str, n_labels: int) -> Any:
@@ -113,8 +99,7 @@ def classification_metrics(
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, matthews_corrcoef
 
-    if isinstance(n_labels, bool) or not isinstance(n_labels, int) or n_labels < 2:
-        raise ValueError(f"n_labels must be an int >= 2, got {n_labels!r}")
+    check_int("n_labels", n_labels, minimum=2)
     y = _as_int_labels(labels, "labels", n_labels)
     p = _as_int_labels(predictions, "predictions", n_labels)
     if len(y) != len(p):

@@ -2,29 +2,26 @@
 
 `size_rows` gives the exact parameter breakdown of each model (HF `BertModel` with pooler) and
 its net / effective fraction of a reference (the paper uses BERT-large); `size_frame` shows it
-as a pandas DataFrame. `paper_comparison` lines the speed-ups of a `profile.ProfileReport` and
-the size fractions up against `PAPER_CLAIMS`, the numbers the papers report.
+as a pandas DataFrame. `paper_comparison` lines the speed-ups of a `ProfileReport` and the size
+fractions up against `PAPER_CLAIMS`, the numbers the papers report.
 
-Nothing here measures: timing lives in `bortkit.measure.latency` (this module imports from it, never
-the reverse). pandas is imported lazily.
+Nothing here measures: it reads the records of `bortkit.measure.records` (timing lives in
+`bortkit.measure.latency`). pandas is imported lazily.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from bortkit import arch
 from bortkit.arch import ArchSpec
-from bortkit.measure.latency import _from_fields, _resolve
-
-if TYPE_CHECKING:
-    from bortkit.measure.latency import ProfileReport
+from bortkit.measure.records import ProfileReport, resolve_model
+from bortkit.records import Record
 
 
 @dataclass(frozen=True)
-class SizeRow:
+class SizeRow(Record):
     """Parameter counts of one model (HF `BertModel` with pooler) and its fractions of a reference.
 
     `effective` excludes the embedding layer (the paper's "effective size", see
@@ -32,7 +29,7 @@ class SizeRow:
     """
 
     name: str
-    spec: dict[str, int]
+    spec: ArchSpec
     total: int
     embeddings: int
     encoder: int
@@ -42,28 +39,21 @@ class SizeRow:
     effective_fraction: float
     reference: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SizeRow:
-        return cls(**_from_fields(cls, data))
-
 
 def size_rows(
     names_or_specs: Iterable[ArchSpec | str], *, reference: ArchSpec | str = "bert-large"
 ) -> tuple[SizeRow, ...]:
     """Exact size breakdown of each model and its net / effective fraction of `reference`."""
-    ref_name, ref = _resolve(reference)
+    ref_name, ref = resolve_model(reference)
     rows = []
     for item in names_or_specs:
-        name, spec = _resolve(item)
+        name, spec = resolve_model(item)
         c = arch.count_params(spec)
         frac = arch.size_fractions(spec, ref)
         rows.append(
             SizeRow(
                 name=name,
-                spec=spec.to_dict(),
+                spec=spec,
                 total=c.total,
                 embeddings=c.embeddings,
                 encoder=c.encoder,
@@ -101,8 +91,11 @@ PAPER_CLAIMS: dict[str, float] = {
 
 
 @dataclass(frozen=True)
-class ComparisonRow:
+class ComparisonRow(Record):
     """One headline number: the paper's value next to ours (None when not measured)."""
+
+    # `ratio` is derived; `to_dict` writes it for readers of the JSON, `from_dict` drops it.
+    _DERIVED: ClassVar[tuple[str, ...]] = ("ratio",)
 
     model: str
     metric: str
@@ -115,15 +108,17 @@ class ComparisonRow:
         return None if self.measured is None else self.measured / self.paper
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "ratio": self.ratio}
+        return {**super().to_dict(), "ratio": self.ratio}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ComparisonRow:
-        return cls(**{k: v for k, v in data.items() if k != "ratio"})
+    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonRow:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"ComparisonRow.from_dict needs a mapping, got {type(data).__name__}")
+        return super().from_dict({k: v for k, v in data.items() if k not in cls._DERIVED})
 
 
 @dataclass(frozen=True)
-class PaperComparison:
+class PaperComparison(Record):
     """Our speed-ups and size fractions for the Bort shapes next to the papers' claims."""
 
     rows: tuple[ComparisonRow, ...]
@@ -149,23 +144,6 @@ class PaperComparison:
 
         return pd.DataFrame([r.to_dict() for r in self.rows]).set_index(["model", "metric"])
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": [r.to_dict() for r in self.rows],
-            "seq_len": self.seq_len,
-            "batch_size": self.batch_size,
-            "threads": self.threads,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PaperComparison:
-        return cls(
-            rows=tuple(ComparisonRow.from_dict(r) for r in data["rows"]),
-            seq_len=data["seq_len"],
-            batch_size=data["batch_size"],
-            threads=data["threads"],
-        )
-
 
 def paper_comparison(
     report: ProfileReport, *, models: Sequence[str] = ("bort", "bort-paper-table")
@@ -180,7 +158,7 @@ def paper_comparison(
     lats = report.latencies[0] if report.latencies else None
     for model in models:
         if model in report.names:
-            spec = report.get(model).arch_spec
+            spec = report.get(model).spec
         elif model in arch.PRESETS:
             spec = arch.PRESETS[model]
         else:

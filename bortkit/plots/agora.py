@@ -1,6 +1,6 @@
 """Figures for notebook 05 (Agora): the per-round UMAP scatter and the accuracy-per-round curve.
 
-Two steps per figure: `round_view` / `accuracy_data` shape an `agora.AgoraResult` and an
+Two steps per figure: `round_view` / `accuracy_data` shape an `AgoraResult` and an
 `embed.Projection` into small frozen records (what tests assert on); the `*_figure` functions
 draw them. Nothing is computed here beyond indexing.
 """
@@ -8,11 +8,10 @@ draw them. Nothing is computed here beyond indexing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-if TYPE_CHECKING:  # records only
-    from bortkit.agora.loop import AgoraResult
-    from bortkit.embed import Projection
+from bortkit.agora.records import AgoraResult
+from bortkit.embed import Projection
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 TRACE_NAMES = ("dev: correct", "dev: mistake", "new ← source", "new point")

@@ -1,6 +1,6 @@
 """Fine-tuning figures: per-θ results table, confusion matrix, model comparison, learning curves.
 
-Records in (`bortkit.finetune.engine.FinetuneResult`), figures out. Each figure has an `*_info`
+Records in (`bortkit.finetune.records.FinetuneResult`), figures out. Each figure has an `*_info`
 function that shapes the data into a plain record (what tests assert on); the `*_figure`
 function only draws. Learning curves reuse `bortkit.plots.training.training_figure`
 (`FinetuneResult.series` provides its interface).
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
+
+from bortkit.finetune.records import FinetuneResult
+from bortkit.plots.training import training_figure
 
 THETA_COLUMNS = ("θ", "val acc", "val F1", "val MCC", "test acc", "test F1", "best ep",
                  "epochs", "seconds")
@@ -28,7 +31,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def theta_table_info(results: Sequence[Any]) -> ThetaTable:
+def theta_table_info(results: Sequence[FinetuneResult]) -> ThetaTable:
     """Shape `results` (one per θ) into table rows sorted by validation score (desc)."""
     if not results:
         raise ValueError("theta_table_info: no results given")
@@ -43,7 +46,7 @@ def theta_table_info(results: Sequence[Any]) -> ThetaTable:
     return ThetaTable(THETA_COLUMNS, tuple(rows), 0)
 
 
-def theta_table_figure(results: Sequence[Any], *, title: str = "Results per θ") -> Any:
+def theta_table_figure(results: Sequence[FinetuneResult], *, title: str = "Results per θ") -> Any:
     """A plotly table, one row per θ, best validation score first (highlighted)."""
     import plotly.graph_objects as go
 
@@ -69,7 +72,7 @@ class ConfusionInfo:
     split: str
 
 
-def confusion_info(result: Any, *, split: str = "test") -> ConfusionInfo:
+def confusion_info(result: FinetuneResult, *, split: str = "test") -> ConfusionInfo:
     """The confusion matrix of `result` on "test" or "validation"."""
     if split not in ("test", "validation"):
         raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
@@ -81,7 +84,8 @@ def confusion_info(result: Any, *, split: str = "test") -> ConfusionInfo:
     return ConfusionInfo(tuple(result.label_names), counts, rates, split)
 
 
-def confusion_figure(result: Any, *, split: str = "test", title: str | None = None) -> Any:
+def confusion_figure(result: FinetuneResult, *, split: str = "test",
+                     title: str | None = None) -> Any:
     """Heatmap of the row-normalised confusion matrix; cells show counts and rates."""
     import plotly.graph_objects as go
 
@@ -109,7 +113,7 @@ class ComparisonInfo:
     split: str
 
 
-def comparison_info(results: Mapping[str, Any], *, split: str = "test",
+def comparison_info(results: Mapping[str, FinetuneResult], *, split: str = "test",
                     metrics: Sequence[str] = ("accuracy", "macro_f1")) -> ComparisonInfo:
     """Shape `results` (model name -> FinetuneResult) for the comparison bar chart."""
     if not results:
@@ -128,7 +132,7 @@ def comparison_info(results: Mapping[str, Any], *, split: str = "test",
     return ComparisonInfo(tuple(results), tuple(metrics), tuple(values), split)
 
 
-def comparison_figure(results: Mapping[str, Any], *, split: str = "test",
+def comparison_figure(results: Mapping[str, FinetuneResult], *, split: str = "test",
                       metrics: Sequence[str] = ("accuracy", "macro_f1"),
                       title: str = "Models compared") -> Any:
     """Grouped bars: one group per metric, one bar per model."""
@@ -145,12 +149,10 @@ def comparison_figure(results: Mapping[str, Any], *, split: str = "test",
     return fig
 
 
-def curves_figure(results: Mapping[str, Any], *,
+def curves_figure(results: Mapping[str, FinetuneResult], *,
                   metrics: Sequence[str] = ("train_loss", "val_loss", "val_accuracy"),
                   title: str = "Fine-tuning learning curves") -> Any:
     """Learning curves (x = optimiser step) of several results, via `training_figure`."""
-    from bortkit.plots.training import training_figure
-
     return training_figure(results, metrics=metrics, title=title)
 
 

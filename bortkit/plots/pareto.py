@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bortkit.arch import SearchSpace
-from bortkit.search.fptas import FptasResult
+from bortkit.records import Record
+from bortkit.search.result import FptasResult
+from bortkit.search.space import SearchSpace
 
 LANDMARK_SYMBOLS = {"Bort-like": "diamond", "BERT-like": "square"}
 
@@ -48,7 +49,7 @@ def reference_shapes(space: SearchSpace) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class ParetoData:
+class ParetoData(Record):
     """Plot-ready columns over all of Ξ (index = candidate index).
 
     `error` and `w` are None for candidates the trimming did not train.

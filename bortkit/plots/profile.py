@@ -1,17 +1,18 @@
 """Figures for notebook 01: model sizes and CPU latency.
 
 Each figure is two steps (optuna's `_get_..._info` / `_get_..._plot`): a `*_data` function
-shapes `bortkit.measure.latency` records into a small frozen record that tests assert on, and a
-`*_figure` function draws it with plotly. No measuring happens here.
+shapes `bortkit.measure` records (`ProfileReport`, `SizeRow`) into a small frozen record that
+tests assert on, and a `*_figure` function draws it with plotly. No measuring happens here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-if TYPE_CHECKING:  # records only; importing bortkit.measure.latency does not import torch
-    from bortkit.measure.latency import ProfileReport, SizeRow
+from bortkit.measure.paper import SizeRow
+from bortkit.measure.records import ProfileReport
+from bortkit.records import Record
 
 _PARTS = ("embeddings", "encoder", "pooler")
 
@@ -25,7 +26,7 @@ def _go() -> Any:
 
 
 @dataclass(frozen=True)
-class SizeBreakdownData:
+class SizeBreakdownData(Record):
     """Millions of parameters per part (embeddings / encoder / pooler), one entry per model."""
 
     names: tuple[str, ...]
@@ -36,7 +37,7 @@ class SizeBreakdownData:
 
 
 def size_breakdown_data(rows: Sequence[SizeRow]) -> SizeBreakdownData:
-    """Shape `profile.size_rows(...)` for the stacked size bars."""
+    """Shape `bortkit.measure.paper.size_rows(...)` for the stacked size bars."""
     if not rows:
         raise ValueError("rows is empty: give at least one SizeRow")
     return SizeBreakdownData(
@@ -81,7 +82,7 @@ def size_breakdown_figure(rows: Sequence[SizeRow]) -> Any:
 
 
 @dataclass(frozen=True)
-class LatencyData:
+class LatencyData(Record):
     """Per-model latency with its spread, and size, for the latency figures."""
 
     names: tuple[str, ...]
@@ -95,7 +96,7 @@ class LatencyData:
 
 
 def latency_data(report: ProfileReport) -> LatencyData:
-    """Shape a `profile.ProfileReport` for `latency_scatter_figure` and `latency_bars_figure`."""
+    """Shape a `ProfileReport` for `latency_scatter_figure` and `latency_bars_figure`."""
     lats = report.latencies
     if not lats:
         raise ValueError("report holds no latencies")

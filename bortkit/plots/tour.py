@@ -1,16 +1,17 @@
-"""Figures of the teaching walkthrough (notebook 00), from `tour`, `fptas` and `toy` records."""
+"""Figures of the teaching walkthrough (notebook 00), from `search.tour`, `search` and
+`agora.torus` records."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bortkit.agora.torus import TorusRun
-    from bortkit.search.fptas import FptasResult
-    from bortkit.search.tour import EpsilonSweep
+from bortkit.agora.torus import TorusRun
+from bortkit.records import Record
+from bortkit.search.result import FptasResult
+from bortkit.search.tour import EpsilonSweep
 
 
 def _go() -> Any:
@@ -41,7 +42,7 @@ def epsilon_sweep_figure(sweep: EpsilonSweep) -> Any:
 
 
 @dataclass(frozen=True)
-class WLandscape:
+class WLandscape(Record):
     """Trained candidates' p, i, e and W, plus which one the search chose."""
 
     labels: tuple[str, ...]
@@ -53,6 +54,7 @@ class WLandscape:
 
 
 def w_landscape(result: FptasResult) -> WLandscape:
+    """The trained candidates of `result` as plot-ready columns (what the tests check)."""
     trained = [c for c in result.candidates if c.trained]
     return WLandscape(
         tuple(c.spec.label for c in trained),

@@ -1,8 +1,8 @@
 """Learning-curve figures: any number of runs, any metrics, one subplot per metric.
 
 Generic on purpose (pretraining and fine-tuning both use it): a run is either a record with a
-`series(metric) -> (steps, values)` method (e.g. `bortkit.pretrain.engine.LearningCurve`) or a plain
-mapping ``metric -> (steps, values)``. `curves_info` shapes the data (tests assert on it);
+`series(metric) -> (steps, values)` method (e.g. `bortkit.pretrain.records.LearningCurve`) or a
+plain mapping ``metric -> (steps, values)``. `curves_info` shapes the data (tests assert on it);
 `training_figure` only draws.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
+
+from bortkit.records import Record
 
 LABELS = {
     "train_loss": "training loss",
@@ -22,7 +24,7 @@ LABELS = {
 
 
 @dataclass(frozen=True)
-class CurveSeries:
+class CurveSeries(Record):
     """One line: a run's values of one metric against the step."""
 
     run: str
@@ -32,7 +34,7 @@ class CurveSeries:
 
 
 @dataclass(frozen=True)
-class CurvesInfo:
+class CurvesInfo(Record):
     """Everything `training_figure` draws: metrics (subplots, in order) and their series."""
 
     metrics: tuple[str, ...]

@@ -8,7 +8,8 @@ reference/bort-papers.md §4.2) optimises, over the masked positions j of a batc
 
 with w_mlm = 0.1, w_kd = 0.5, T = 2; z_s, z_t are student and teacher logits, and the teacher
 sees the same masked input. Both sets of logits are computed ONLY at the masked positions
-(`bortkit.pretrain.mlm.masked_logits`): with 15% masking that skips ~85% of the vocabulary projections.
+(`bortkit.pretrain.mlm.masked_logits`): with 15% masking that skips ~85% of the vocabulary
+projections.
 
 The released code's KD term has two quirks (MXNet `KLDivLoss(from_logits=False)` applies
 log_softmax to its prediction input, and the code passes it the student *probabilities*; the
@@ -28,10 +29,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
+from bortkit.arch import ArchSpec
+from bortkit.pretrain.mlm import masked_logits
+from bortkit.pretrain.teacher import check_vocab
 
-    from bortkit.arch import ArchSpec
+if TYPE_CHECKING:  # pragma: no cover - torch stays lazy: the CLI imports this module at start
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,10 @@ OBJECTIVES = ("kd", "mlm", "hidden")
 
 @dataclass(frozen=True)
 class LossParts:
-    """The scalar parts of one objective evaluation (tensors; `total` carries the gradient)."""
+    """The scalar parts of one objective evaluation (tensors; `total` carries the gradient).
+
+    Not a `Record`: it holds autograd tensors for one step and is never serialised.
+    """
 
     total: Any
     mlm: Any
@@ -161,8 +167,6 @@ def build_student(spec: ArchSpec, tokenizer: Any, *, seed: int = 0,
     import torch
     from transformers import BertForMaskedLM
 
-    from bortkit.pretrain.teacher import check_vocab
-
     check_vocab(spec, tokenizer)
     overrides = {"pad_token_id": tokenizer.pad_token_id, **config_overrides}
     with torch.random.fork_rng(devices=[]):
@@ -221,8 +225,6 @@ def _objective(module: Any, input_ids: Any, attention_mask: Any, labels: Any,
     """One evaluation of the configured objective (cfg has objective, w_mlm, w_kd, ...)."""
     import torch
     import torch.nn.functional as F
-
-    from bortkit.pretrain.mlm import masked_logits
 
     student = module.student
     if cfg.objective == "hidden":

@@ -16,8 +16,9 @@ then sharded, so they do not depend on the number of processes either.
 Checkpoints: `<output_dir>/checkpoints/step-<k>` written by `accelerator.save_state` into a
 temporary folder that is renamed into place (a folder appears whole or not at all), with
 `trainer_state.json` (step, learning curve, config, elapsed seconds). The last `keep` are kept.
-Export: `<output_dir>/model` via `save_pretrained` (+ tokenizer), loadable with
-`AutoModelForMaskedLM.from_pretrained`.
+Export: `<output_dir>/model` via `export` (`save_pretrained` + tokenizer, atomically), loadable
+with `AutoModelForMaskedLM.from_pretrained`; `<output_dir>/result.json` is the `PretrainResult`
+(`PretrainResult.load(output_dir).model_dir` is the hand-off to fine-tuning).
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from bortkit.pretrain.mlm import MlmEval
+import numpy as np
+
+from bortkit.arch import ArchSpec, parse_spec
+from bortkit.measure.machine import torch_threads
+from bortkit.pretrain.distill import clip_weights_, make_distiller
+from bortkit.pretrain.mlm import MlmEval, evaluate_mlm, mask_batch
 from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResult
+from bortkit.pretrain.teacher import check_vocab
 from bortkit.records import load_json, save_json
+from bortkit.search import load_result
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +54,6 @@ _RESUMABLE = ("eval_every", "checkpoint_every", "keep_checkpoints")
 # ---------------------------------------------------------------------------------------------
 # Deterministic data order, masks and dropout from (seed, step).
 def _seed_of(*parts: int) -> int:
-    import numpy as np
-
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)[0]
                % (2**63 - 1))
 
@@ -124,6 +131,8 @@ def _save_checkpoint(accelerator: Any, root: Path, step: int, state: dict[str, A
 
 
 def _check_resumable(saved: dict[str, Any], config: PretrainConfig) -> None:
+    # through the record, so fields added since the checkpoint was written take their defaults
+    saved = PretrainConfig.from_dict(saved).to_dict()
     now = config.to_dict()
     diff = sorted(k for k in now if k not in _RESUMABLE and saved.get(k) != now[k])
     if diff:
@@ -135,50 +144,64 @@ def _check_resumable(saved: dict[str, Any], config: PretrainConfig) -> None:
 # ---------------------------------------------------------------------------------------------
 def pretrain(
     student: Any,
+    config: PretrainConfig | None = None,
     *,
     tokenizer: Any,
     train_blocks: Any,
     heldout_blocks: Any,
     teacher: Any | None = None,
-    config: PretrainConfig | None = None,
     output_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: bool = True,
     callbacks: Sequence[Any] = (),
     accelerator: Any | None = None,
+    threads: int | None = None,
 ) -> PretrainResult:
     """Pretrain `student` (a `BertForMaskedLM`) by KD from `teacher` or by plain MLM.
 
     Args:
-        student: the model to train (see `bortkit.pretrain.distill.build_student`); trained in place.
+        student: the model to train (see `bortkit.pretrain.distill.build_student`); trained in
+            place.
+        config: the run's settings (`PretrainConfig()` when None).
         tokenizer: the teacher's tokenizer (masking, export).
-        train_blocks, heldout_blocks: (n, seq_len) LongTensors from `bortkit.pretrain.mlm.chunk_texts`.
+        train_blocks, heldout_blocks: (n, config.seq_len) LongTensors, e.g. from
+            `bortkit.pretrain.mlm.corpus_blocks`.
         teacher: a `BertForMaskedLM` (objective "kd") or any BERT encoder ("hidden"); None
             for "mlm". Never trained.
-        config: the run's settings (`PretrainConfig()` when None).
         output_dir: where checkpoints, `model/` and `result.json` go; None = in memory only.
         resume: continue from the newest checkpoint in `output_dir` (if any).
         progress: show a tqdm bar.
         callbacks: objects with optional `on_step_end(step, loss)` / `on_eval(step, MlmEval)`.
         accelerator: an `accelerate.Accelerator` (a CPU/GPU default one when None).
+        threads: torch intra-op threads during the run (None: unchanged; 1 is faster on a busy
+            shared machine).
 
     Returns:
         PretrainResult with the learning curve and the final held-out metrics.
     """
+    with torch_threads(threads):
+        return _pretrain(student, config or PretrainConfig(), tokenizer=tokenizer,
+                         train_blocks=train_blocks, heldout_blocks=heldout_blocks,
+                         teacher=teacher, output_dir=output_dir, resume=resume,
+                         progress=progress, callbacks=callbacks, accelerator=accelerator)
+
+
+def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks: Any,
+              heldout_blocks: Any, teacher: Any | None,
+              output_dir: str | os.PathLike[str] | None, resume: bool, progress: bool,
+              callbacks: Sequence[Any], accelerator: Any | None) -> PretrainResult:
     import torch
     from accelerate import Accelerator
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    from bortkit.pretrain.distill import clip_weights_, make_distiller
-    from bortkit.pretrain.mlm import evaluate_mlm, mask_batch
-    from bortkit.pretrain.teacher import check_vocab
-
-    cfg = config or PretrainConfig()
     check_vocab(student, tokenizer, teacher=teacher if cfg.objective == "kd" else None)
     if cfg.objective == "mlm":
         teacher = None
     seq_len = int(train_blocks.shape[1])
+    if seq_len != cfg.seq_len or int(heldout_blocks.shape[1]) != cfg.seq_len:
+        raise ValueError(f"blocks of {seq_len} (train) and {int(heldout_blocks.shape[1])} "
+                         f"(held-out) tokens, but config.seq_len={cfg.seq_len}")
     if seq_len > student.config.max_position_embeddings:
         raise ValueError(f"seq_len={seq_len} exceeds the student's max_position_embeddings="
                          f"{student.config.max_position_embeddings}")
@@ -291,70 +314,82 @@ def pretrain(
         if acc.is_main_process:
             model_dir = str(export(inner, tokenizer, out / MODEL_DIR))
     result = PretrainResult(cfg, curve, final, last_loss, cfg.steps, seconds,
-                            sum(p.numel() for p in inner.parameters()), resumed_from, model_dir)
+                            sum(p.numel() for p in inner.parameters()), resumed_from, model_dir,
+                            spec=_spec_of(inner))
     if out is not None and acc.is_main_process:
-        save_json(out / "result.json", result)
+        result.save(out)
     return result
 
 
-def resolve_arch(arch: str = "", *, fptas_dir: str | os.PathLike[str] | None = None,
-                 default: str = "4,4,256,192") -> Any:
+def _spec_of(model: Any) -> ArchSpec:
+    """The `ArchSpec` of an HF BERT model, from its config."""
+    c = model.config
+    return ArchSpec(c.num_hidden_layers, c.num_attention_heads, c.hidden_size,
+                    c.intermediate_size, c.vocab_size, c.max_position_embeddings,
+                    c.type_vocab_size)
+
+
+def resolve_arch(arch: str = "", *, fptas_dir: str | os.PathLike[str] = "",
+                 default: str = "4,4,256,192") -> ArchSpec:
     """The architecture to pretrain: `arch` if given, else the FPTAS choice, else `default`.
 
     Args:
-        arch: a preset name, ``"D,A,H,I[,V]"``, a `chosen_arch.json` file or a folder holding
-            one; "" to defer to `fptas_dir`.
-        fptas_dir: notebook 02's output folder (its `chosen_arch.json` = `ArchSpec.to_dict()`);
-            ignored when missing or empty.
+        arch: a preset name, ``"D,A,H,I[,V]"`` or an FPTAS output folder; "" to defer to
+            `fptas_dir`.
+        fptas_dir: an FPTAS output folder (notebook 02, `bortkit fptas`): its result's chosen
+            shape (`bortkit.search.load_result(fptas_dir).chosen.spec`); "" for none.
         default: used when neither gives an architecture (a Bort-like small shape: Bort's
             D=4 and I/H=0.75, at H=256 for 2 CPU cores, in the teacher's vocabulary).
+
+    Raises:
+        FileNotFoundError: a folder given holds no FPTAS result.
+        ValueError: `arch` is neither a folder nor a valid spec.
     """
-    from bortkit.arch import ArchSpec, parse_spec
-
-    def from_path(path: Path) -> ArchSpec | None:
-        path = path / "chosen_arch.json" if path.is_dir() else path
-        return ArchSpec.from_dict(load_json(path)) if path.is_file() else None
-
     if arch and arch.strip():
-        candidate = Path(arch).expanduser()
-        if candidate.exists():
-            spec = from_path(candidate)
-            if spec is None:
-                raise ValueError(f"arch folder {arch!r} holds no chosen_arch.json")
-            return spec
-        return parse_spec(arch)
+        folder = Path(arch).expanduser()
+        return load_result(folder).chosen.spec if folder.is_dir() else parse_spec(arch)
     if fptas_dir and str(fptas_dir).strip():
-        spec = from_path(Path(fptas_dir).expanduser())
-        if spec is not None:
-            return spec
-        logger.info("no chosen_arch.json in %s; using the default %s", fptas_dir, default)
+        return load_result(Path(fptas_dir).expanduser()).chosen.spec
     return parse_spec(default)
 
 
-def export(model: Any, tokenizer: Any, path: str | os.PathLike[str]) -> Path:
-    """`save_pretrained` the model (+ tokenizer) into `path`, atomically (temp folder + rename)."""
-    path = Path(path)
-    tmp = path.parent / f".tmp-{path.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    if tokenizer is not None:
-        tokenizer.save_pretrained(tmp)
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(tmp, path)
+def export(model: Any, tokenizer: Any | None, path: str | os.PathLike[str]) -> Path:
+    """`save_pretrained` the model (+ tokenizer) into the folder `path`, atomically.
+
+    Everything is written into a fresh temporary folder next to `path` and then renamed into
+    place, so readers see the old folder or the whole new one, never a half-written model (an
+    old folder is moved aside first and removed after: POSIX cannot rename over a non-empty
+    folder). The folder reloads with the model's Auto class (`AutoModelForMaskedLM` for a
+    pretrained student, `AutoModelForSequenceClassification` for a classifier).
+
+    Returns:
+        The folder, as an absolute path.
+    """
+    path = Path(path).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    old = None
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; an exported model is shared like any folder
+        model.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return path
 
 
-# The surrogate lives in its own module; re-exported here as the shared API promised.
-from bortkit.pretrain.surrogate import SurrogateResult, surrogate_error  # noqa: E402
-
 __all__ = [
-    "LearningCurve",
-    "PretrainConfig",
-    "PretrainResult",
+    "CKPT_DIR",
+    "MODEL_DIR",
     "export",
     "latest_checkpoint",
     "pretrain",
     "resolve_arch",
-    "SurrogateResult",
-    "surrogate_error",
 ]

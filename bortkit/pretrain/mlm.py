@@ -7,21 +7,24 @@ the masked ones. `masked_logits` runs the encoder on the whole sequence and the 
 
 Masking is HF's own BERT 80/10/10 rule (`DataCollatorForLanguageModeling.torch_mask_tokens`),
 driven by an explicit `torch.Generator` so that runs, resumes and held-out evaluations are
-deterministic.
+deterministic. `corpus_blocks` cuts a corpus into the training and held-out blocks every run
+(teacher adaptation aside) reads.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-if TYPE_CHECKING:  # pragma: no cover
+from bortkit.records import Record
+
+if TYPE_CHECKING:  # pragma: no cover - torch stays lazy: the CLI imports this module at start
     import torch
 
 
 @dataclass(frozen=True)
-class MlmEval:
+class MlmEval(Record):
     """Held-out masked-token metrics. `error` = 1 − accuracy (the FPTAS surrogate)."""
 
     accuracy: float
@@ -32,13 +35,14 @@ class MlmEval:
     def error(self) -> float:
         return 1.0 - self.accuracy
 
-    def to_dict(self) -> dict[str, float]:
-        return {"accuracy": self.accuracy, "loss": self.loss, "n_tokens": self.n_tokens,
-                "error": self.error}
+    # The JSON also carries the derived `error` for people reading result.json; it is not a
+    # field, so `from_dict` drops it again (the one thing the plain Record idiom cannot do).
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "error": self.error}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MlmEval:
-        return cls(float(data["accuracy"]), float(data["loss"]), int(data["n_tokens"]))
+    def from_dict(cls, data: Mapping[str, Any]) -> MlmEval:
+        return super().from_dict({k: v for k, v in data.items() if k != "error"})
 
 
 def _collator(tokenizer: Any, mlm_probability: float) -> Any:
@@ -168,4 +172,77 @@ def evaluate_mlm(
                    n_tokens=total)
 
 
-__all__ = ["MlmEval", "chunk_texts", "evaluate_mlm", "mask_batch", "masked_logits"]
+@dataclass(frozen=True)
+class Blocks:
+    """Tokenised corpus blocks: (n, seq_len) LongTensors for training and held-out eval.
+
+    Not a `Record`: it holds tensors and is never written to disk.
+    """
+
+    train: Any
+    heldout: Any
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.train.shape[1])
+
+
+_BLOCKS: dict[tuple[Any, ...], Blocks] = {}
+
+
+def corpus_blocks(corpus: Any, tokenizer: Any, *, seq_len: int = 64,
+                  max_train_blocks: int | None = None,
+                  max_heldout_blocks: int | None = None,
+                  max_chars: int | None = None) -> Blocks:
+    """Cut a corpus's train and held-out texts into blocks (`chunk_texts`).
+
+    Cached in-process by (corpus key, tokenizer name and size, seq_len, max_chars); the caps
+    keep the first blocks (held-out blocks are the evaluation set, so a cap fixes it for all
+    models). `max_chars` tokenises only the leading texts of each split up to about that many
+    characters (smoke runs: skips tokenising the whole corpus).
+
+    Args:
+        corpus: a `bortkit.data.corpus.Corpus` (anything with ``train_texts``,
+            ``heldout_texts`` and optionally ``key``).
+        tokenizer: the teacher's tokenizer.
+        seq_len: tokens per block.
+        max_train_blocks, max_heldout_blocks: keep at most this many blocks (None: all).
+        max_chars: tokenise at most about this many characters per split (None: all).
+    """
+    def head(texts: Any) -> list[str]:
+        if max_chars is None:
+            return list(texts)
+        kept, n = [], 0
+        for t in texts:
+            kept.append(t[: max_chars - n])
+            n += len(kept[-1])
+            if n >= max_chars:
+                break
+        return kept
+
+    if max_chars is not None and max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1 or None, got {max_chars}")
+    for name, cap in (("max_train_blocks", max_train_blocks),
+                      ("max_heldout_blocks", max_heldout_blocks)):
+        if cap is not None and cap < 1:
+            raise ValueError(f"{name} must be >= 1 or None, got {cap}")
+    ckey = getattr(corpus, "key", "") or hash((corpus.train_texts, corpus.heldout_texts))
+    key = (ckey, getattr(tokenizer, "name_or_path", ""), len(tokenizer), seq_len, max_chars)
+    if key not in _BLOCKS:
+        if len(_BLOCKS) >= 8:
+            _BLOCKS.pop(next(iter(_BLOCKS)))
+        _BLOCKS[key] = Blocks(chunk_texts(head(corpus.train_texts), tokenizer, seq_len),
+                              chunk_texts(head(corpus.heldout_texts), tokenizer, seq_len))
+    full = _BLOCKS[key]
+    return Blocks(full.train[:max_train_blocks], full.heldout[:max_heldout_blocks])
+
+
+__all__ = [
+    "Blocks",
+    "MlmEval",
+    "chunk_texts",
+    "corpus_blocks",
+    "evaluate_mlm",
+    "mask_batch",
+    "masked_logits",
+]

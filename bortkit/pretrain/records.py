@@ -1,6 +1,7 @@
 """The records of KD pretraining: `PretrainConfig` (a run's settings), `LearningCurve` (the
 learning curve, persisted in checkpoints so a resumed run's curve is complete) and
-`PretrainResult` (what `bortkit.pretrain.engine.pretrain` returns and writes as `result.json`)."""
+`PretrainResult` (what `bortkit.pretrain.engine.pretrain` returns and writes as `result.json`;
+`PretrainResult.load(run_dir).model_dir` is the hand-off to fine-tuning)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from bortkit.arch import ArchSpec
+from bortkit.pretrain.distill import KD_VARIANTS, OBJECTIVES
 from bortkit.pretrain.mlm import MlmEval
+from bortkit.records import (
+    Record,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive,
+    check_positive_int,
+)
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
+class PretrainConfig(Record):
     """Everything that defines a pretraining run (defaults: the released Bort code's loss).
 
     Args:
@@ -30,6 +41,11 @@ class PretrainConfig:
         keep_checkpoints: how many checkpoints to keep.
         eval_seed: masking seed of held-out evaluation (same masks for every model).
         seed: data order, masking, dropout and initialisation.
+        seq_len, eval_blocks, max_train_blocks, max_chars: the data slice, as
+            `bortkit.pretrain.mlm.corpus_blocks` cuts it: tokens per block (`pretrain` checks
+            that its blocks have it), held-out blocks kept (the same first blocks for every
+            model), training blocks kept and characters tokenised per corpus split (None: all).
+            Recorded with the run, so a result says what data it saw.
     """
 
     steps: int = 300
@@ -50,52 +66,46 @@ class PretrainConfig:
     keep_checkpoints: int = 2
     eval_seed: int = 1234
     seed: int = 0
+    seq_len: int = 64
+    eval_blocks: int = 128
+    max_train_blocks: int | None = None
+    max_chars: int | None = None
 
     def __post_init__(self) -> None:
-        from bortkit.pretrain.distill import KD_VARIANTS, OBJECTIVES
-
-        for name in ("steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"PretrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("eval_every", "checkpoint_every", "seed", "eval_seed"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"PretrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.keep_checkpoints < 1:
-            raise ValueError(f"PretrainConfig.keep_checkpoints must be >= 1, got "
-                             f"{self.keep_checkpoints}")
-        if not self.lr > 0:
-            raise ValueError(f"PretrainConfig.lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"PretrainConfig.warmup_ratio must be in [0, 1), got "
-                             f"{self.warmup_ratio}")
-        if self.weight_decay < 0:
-            raise ValueError(f"PretrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"PretrainConfig.objective must be one of {OBJECTIVES}, got "
-                             f"{self.objective!r}")
-        if self.kd_variant not in KD_VARIANTS:
-            raise ValueError(f"PretrainConfig.kd_variant must be one of {KD_VARIANTS}, got "
-                             f"{self.kd_variant!r}")
-        if self.w_mlm < 0 or self.w_kd < 0 or not self.temperature > 0:
-            raise ValueError(f"PretrainConfig: need w_mlm >= 0, w_kd >= 0, temperature > 0; got "
-                             f"{self.w_mlm}, {self.w_kd}, {self.temperature}")
-        if not 0.0 < self.mlm_probability < 1.0:
-            raise ValueError(f"PretrainConfig.mlm_probability must be in (0, 1), got "
-                             f"{self.mlm_probability}")
-        if self.clip_weights is not None and not self.clip_weights > 0:
-            raise ValueError(f"PretrainConfig.clip_weights must be > 0 or None, got "
-                             f"{self.clip_weights}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        name = "PretrainConfig."
+        for f in ("steps", "batch_size", "keep_checkpoints", "eval_blocks"):
+            check_positive_int(name + f, getattr(self, f))
+        for f in ("eval_every", "checkpoint_every", "seed", "eval_seed"):
+            check_int(name + f, getattr(self, f), minimum=0)
+        check_int(name + "seq_len", self.seq_len, minimum=8)
+        for f in ("max_train_blocks", "max_chars"):
+            if getattr(self, f) is not None:
+                check_positive_int(name + f, getattr(self, f))
+        check_positive(name + "lr", self.lr)
+        check_float(name + "warmup_ratio", self.warmup_ratio, low=0.0, high=1.0, high_open=True)
+        check_float(name + "weight_decay", self.weight_decay, low=0.0)
+        check_choice(name + "objective", self.objective, OBJECTIVES)
+        check_choice(name + "kd_variant", self.kd_variant, KD_VARIANTS)
+        check_float(name + "w_mlm", self.w_mlm, low=0.0)
+        check_float(name + "w_kd", self.w_kd, low=0.0)
+        check_positive(name + "temperature", self.temperature)
+        check_float(name + "mlm_probability", self.mlm_probability, low=0.0, high=1.0,
+                    low_open=True, high_open=True)
+        for f in ("grad_clip", "clip_weights"):
+            if getattr(self, f) is not None:
+                check_positive(name + f, getattr(self, f))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PretrainConfig:
-        return cls(**data)
+    def smoke(cls, **changes: Any) -> PretrainConfig:
+        """Notebook 03's smoke run: 10 steps of batch 4 on a corpus slice, evaluated and
+        checkpointed every 5 steps (so it needs an output_dir), same code path."""
+        return cls(**{"steps": 10, "batch_size": 4, "eval_every": 5, "checkpoint_every": 5,
+                      "eval_blocks": 16, "max_train_blocks": 64, "max_chars": 40_000,
+                      **changes})
 
 
 @dataclass(frozen=True)
-class LearningCurve:
+class LearningCurve(Record):
     """The record of a run: training loss per step, held-out metrics per evaluation.
 
     `series(metric)` gives (steps, values) for "train_loss", "train_mlm", "train_kd",
@@ -133,17 +143,18 @@ class LearningCurve:
         raise ValueError(f"unknown metric {metric!r}; use train_loss, train_mlm, train_kd, "
                          "seconds, eval_error, eval_accuracy or eval_loss")
 
-    def to_dict(self) -> dict[str, list]:
-        return {k: list(v) for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LearningCurve:
-        return cls(**{f.name: tuple(data.get(f.name, ())) for f in dataclasses.fields(cls)})
 
 
 @dataclass(frozen=True)
-class PretrainResult:
-    """What a pretraining run returns (and writes as `result.json`)."""
+class PretrainResult(Record):
+    """What a pretraining run returns (and writes as `result.json` in its output folder).
+
+    `PretrainResult.load(run_dir)` reads it back; `model_dir` is the exported
+    `AutoModelForMaskedLM` folder (an absolute path; None for runs without an output folder).
+    `spec` is the student's shape (None only in results written before it was recorded).
+    """
+
+    file_name = "result.json"
 
     config: PretrainConfig
     curve: LearningCurve
@@ -155,21 +166,7 @@ class PretrainResult:
     resumed_from: int = 0
     model_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "curve": self.curve.to_dict(),
-                "final": self.final.to_dict(), "final_train_loss": self.final_train_loss,
-                "steps": self.steps, "seconds": self.seconds, "n_params": self.n_params,
-                "resumed_from": self.resumed_from, "model_dir": self.model_dir,
-                "extra": dict(self.extra)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PretrainResult:
-        return cls(PretrainConfig.from_dict(data["config"]),
-                   LearningCurve.from_dict(data["curve"]), MlmEval.from_dict(data["final"]),
-                   float(data["final_train_loss"]), int(data["steps"]), float(data["seconds"]),
-                   int(data["n_params"]), int(data.get("resumed_from", 0)),
-                   data.get("model_dir"), dict(data.get("extra", {})))
+    spec: ArchSpec | None = None
 
 
 __all__ = ["LearningCurve", "PretrainConfig", "PretrainResult"]

@@ -5,66 +5,52 @@ Project choice (DESIGN.md, OSE choice 3; the papers leave the surrogate UNKNOWN)
 on the real corpus, and its surrogate error is the held-out masked-token error rate
 (1 − accuracy) at a fixed masking seed; the held-out MLM loss and the wall time are recorded.
 
-θ (one hyperparameter set of Θ) is a mapping (or an object with these attributes):
-    lr            peak AdamW learning rate            (default 1e-3)
-    warmup_ratio  fraction of steps of linear warm-up (default 0.06)
-    weight_decay  AdamW decoupled weight decay        (default 0.01)
-Unknown keys are an error, so a typo cannot silently fall back to a default.
+θ is a `bortkit.theta.Theta` (the one θ vocabulary): ``lr`` (peak AdamW learning rate),
+``warmup_ratio``, ``weight_decay``, ``batch_size`` (|B|) and ``seed`` (student initialisation,
+data order, masking, dropout). Everything else of a call is a `SurrogateConfig` field, so
+`surrogate_error(spec, config)` is one function of one record.
 
-The teacher, tokenizer and tokenised corpus blocks are loaded once per process
-(`functools.lru_cache`), so an FPTAS sweep does not reload them per candidate. On CPU the result
-is a deterministic function of (spec, steps, θ, seed, data, sizes) except `seconds`.
+`SurrogateEvaluator` adapts it to the search's `Evaluator` protocol (`bortkit.search.evaluation`):
+the FPTAS gives (ξ, θ, steps, seed) and gets an `EvalResult`. The teacher, tokenizer and
+tokenised corpus blocks are loaded once per process (`functools.lru_cache`), so a sweep does not
+reload them per candidate; torch is imported only when a candidate is really trained, so the
+evaluator is cheap to build and to pickle for process/Dask executors. On CPU the result is a
+deterministic function of (spec, config, data) except `seconds`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from bortkit.arch import ArchSpec
+from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.pretrain.distill import OBJECTIVES, build_student
+from bortkit.pretrain.engine import pretrain
+from bortkit.pretrain.mlm import corpus_blocks
+from bortkit.pretrain.records import PretrainConfig
+from bortkit.pretrain.teacher import TeacherConfig, load_teacher, load_tokenizer
+from bortkit.records import Record, check_bool, check_choice, check_int, check_positive_int
+from bortkit.search.evaluation import EvalResult
+from bortkit.theta import Theta
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class PretrainTheta:
-    """One θ for surrogate pretraining (see the module docstring)."""
-
-    lr: float = 1e-3
-    warmup_ratio: float = 0.06
-    weight_decay: float = 0.01
-
-    @classmethod
-    def coerce(cls, theta: Any) -> PretrainTheta:
-        """From a mapping, a `PretrainTheta`, an object with these attributes, or None."""
-        if theta is None:
-            return cls()
-        if isinstance(theta, cls):
-            return theta
-        names = [f.name for f in fields(cls)]
-        if isinstance(theta, Mapping):
-            unknown = sorted(set(theta) - set(names))
-            if unknown:
-                raise ValueError(f"theta has unknown keys {unknown}; valid keys: {names}")
-            return cls(**{k: float(v) for k, v in theta.items()})
-        if all(hasattr(theta, n) for n in names):
-            return cls(**{n: float(getattr(theta, n)) for n in names})
-        raise TypeError(f"theta must be a mapping or have attributes {names}, got {theta!r}")
-
-    def to_dict(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PretrainTheta:
-        return cls.coerce(data)
+# PretrainConfig fields a `SurrogateConfig` sets itself (θ, the budget, no checkpoints), so
+# `options` may not name them.
+_OWN = ("steps", "batch_size", "lr", "warmup_ratio", "weight_decay", "seed", "objective",
+        "eval_every", "checkpoint_every", "seq_len", "eval_blocks")
+# The surrogate's θ on CPU (project choice): a short run needs a larger lr than Bort's 1e-4.
+_CPU_THETA = Theta(seed=0, lr=1e-3, weight_decay=0.01, warmup_ratio=0.06, batch_size=16)
 
 
 @dataclass(frozen=True)
-class SurrogateResult:
-    """Surrogate error of one (ξ, θ, seed): held-out masked-token error, loss, wall time."""
+class SurrogateResult(Record):
+    """Surrogate error of one (ξ, θ): held-out masked-token error, loss, wall time."""
 
     error: float
     loss: float
@@ -72,158 +58,178 @@ class SurrogateResult:
     steps: int
     n_params: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SurrogateResult:
-        return cls(float(data["error"]), float(data["loss"]), float(data["seconds"]),
-                   int(data["steps"]), int(data["n_params"]))
-
 
 @dataclass(frozen=True)
-class Blocks:
-    """Tokenised corpus blocks: (n, seq_len) LongTensors for training and held-out eval."""
+class SurrogateConfig(Record):
+    """Everything of one surrogate call besides the architecture.
 
-    train: Any
-    heldout: Any
-
-    @property
-    def seq_len(self) -> int:
-        return int(self.train.shape[1])
-
-
-@functools.lru_cache(maxsize=4)
-def default_teacher(smoke: bool = False) -> tuple[Any, Any]:
-    """`bortkit.pretrain.teacher.load_teacher(smoke=smoke)`, once per process."""
-    from bortkit.pretrain.teacher import load_teacher
-
-    return load_teacher(smoke=smoke)
-
-
-@functools.lru_cache(maxsize=4)
-def default_corpus(seed: int = 0) -> Any:
-    """`bortkit.data.corpus.build_corpus(seed=seed)`, once per process."""
-    from bortkit.data.corpus import build_corpus
-
-    return build_corpus(seed=seed)
-
-
-_BLOCKS: dict[tuple[Any, ...], Blocks] = {}
-
-
-def corpus_blocks(corpus: Any, tokenizer: Any, *, seq_len: int = 64,
-                  max_train_blocks: int | None = None,
-                  max_heldout_blocks: int | None = None,
-                  max_chars: int | None = None) -> Blocks:
-    """Cut a corpus's train and held-out texts into blocks (`bortkit.pretrain.mlm.chunk_texts`).
-
-    Cached in-process by (corpus key, tokenizer name and size, seq_len, max_chars); the caps
-    keep the first blocks (held-out blocks are the evaluation set, so a cap fixes it for all
-    models). `max_chars` tokenises only the leading texts of each split up to about that many
-    characters (smoke runs: skips tokenising the whole corpus).
+    Args:
+        steps: the training budget N(ε, s) chosen by the FPTAS.
+        theta: θ: lr / warmup_ratio / weight_decay / batch_size (|B|) / seed. The default is
+            the surrogate's CPU setting (lr 1e-3, warm-up 6%, weight decay 0.01, |B| 16).
+        seq_len: tokens per sequence (≤ the spec's max positions).
+        eval_blocks: held-out blocks evaluated (the same first blocks for every candidate).
+        objective: "kd" (default, the final model's objective), "mlm" or "hidden".
+        teacher: the cached teacher used when `surrogate_error` is given none
+            (`TeacherConfig.smoke()` for the smoke teacher).
+        options: other `PretrainConfig` fields as ``((name, value), ...)`` (e.g. w_mlm,
+            temperature).
     """
-    from bortkit.pretrain.mlm import chunk_texts
 
-    def head(texts: Any) -> list[str]:
-        if max_chars is None:
-            return list(texts)
-        kept, n = [], 0
-        for t in texts:
-            kept.append(t[: max_chars - n])
-            n += len(kept[-1])
-            if n >= max_chars:
-                break
-        return kept
+    steps: int = 40
+    theta: Theta = _CPU_THETA
+    seq_len: int = 64
+    eval_blocks: int = 128
+    objective: str = "kd"
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    options: tuple[tuple[str, Any], ...] = ()
 
-    if max_chars is not None and max_chars < 1:
-        raise ValueError(f"max_chars must be >= 1 or None, got {max_chars}")
-    ckey = getattr(corpus, "key", "") or hash((corpus.train_texts, corpus.heldout_texts))
-    key = (ckey, getattr(tokenizer, "name_or_path", ""), len(tokenizer), seq_len, max_chars)
-    if key not in _BLOCKS:
-        if len(_BLOCKS) >= 8:
-            _BLOCKS.pop(next(iter(_BLOCKS)))
-        _BLOCKS[key] = Blocks(chunk_texts(head(corpus.train_texts), tokenizer, seq_len),
-                              chunk_texts(head(corpus.heldout_texts), tokenizer, seq_len))
-    full = _BLOCKS[key]
-    for name, cap in (("max_train_blocks", max_train_blocks),
-                      ("max_heldout_blocks", max_heldout_blocks)):
-        if cap is not None and cap < 1:
-            raise ValueError(f"{name} must be >= 1 or None, got {cap}")
-    return Blocks(full.train[:max_train_blocks], full.heldout[:max_heldout_blocks])
+    def __post_init__(self) -> None:
+        check_positive_int("SurrogateConfig.steps", self.steps)
+        check_int("SurrogateConfig.seq_len", self.seq_len, minimum=8)
+        check_positive_int("SurrogateConfig.eval_blocks", self.eval_blocks)
+        check_choice("SurrogateConfig.objective", self.objective, OBJECTIVES)
+        for name, kind in (("theta", Theta), ("teacher", TeacherConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"SurrogateConfig.{name} must be a {kind.__name__}, got "
+                                f"{getattr(self, name)!r}")
+        object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
+        known = {f.name for f in dataclasses.fields(PretrainConfig)} - set(_OWN)
+        for name, _ in self.options:
+            check_choice("SurrogateConfig.options name", name, sorted(known))
+
+    @classmethod
+    def smoke(cls, **changes: Any) -> SurrogateConfig:
+        """Tiny sizes for tests and smoke runs: 4 steps of batch 4 on 32-token blocks, 8
+        held-out blocks, the smoke teacher; same code path."""
+        smoke = {"steps": 4, "theta": dataclasses.replace(_CPU_THETA, batch_size=4),
+                 "seq_len": 32, "eval_blocks": 8, "teacher": TeacherConfig.smoke()}
+        return cls(**{**smoke, **changes})
+
+    def pretrain_config(self) -> PretrainConfig:
+        """The `PretrainConfig` of the bounded run: θ, the budget, no checkpoints, one
+        held-out evaluation at the end."""
+        th = self.theta
+        return PretrainConfig(steps=self.steps, batch_size=th.batch_size, lr=th.lr,
+                              warmup_ratio=th.warmup_ratio, weight_decay=th.weight_decay,
+                              seed=th.seed, objective=self.objective, eval_every=0,
+                              checkpoint_every=0, seq_len=self.seq_len,
+                              eval_blocks=self.eval_blocks, **dict(self.options))
+
+
+@functools.lru_cache(maxsize=4)
+def default_teacher(config: TeacherConfig) -> tuple[Any, Any]:
+    """`bortkit.pretrain.teacher.load_teacher(config)`, once per process."""
+    return load_teacher(config)
+
+
+@functools.lru_cache(maxsize=4)
+def default_corpus(seed: int = 0) -> Corpus:
+    """`bortkit.data.corpus.build_corpus(seed=seed)`, once per process."""
+    return build_corpus(seed=seed)
 
 
 def surrogate_error(
     spec: ArchSpec,
+    config: SurrogateConfig | None = None,
     *,
-    steps: int,
-    theta: Any = None,
-    seed: int = 0,
     teacher: Any | None = None,
     tokenizer: Any | None = None,
-    corpus: Any | None = None,
-    batch_size: int = 16,
-    seq_len: int = 64,
-    eval_blocks: int = 128,
-    objective: str = "kd",
-    smoke: bool = False,
-    **config: Any,
+    corpus: Corpus | None = None,
 ) -> SurrogateResult:
-    """Pretrain `spec` for `steps` steps with θ and return its held-out masked-token error.
+    """Pretrain `spec` for `config.steps` steps with `config.theta`; its held-out error.
 
     Args:
         spec: the candidate architecture ξ (vocab_size must be the tokenizer's).
-        steps: the training budget N(ε, s) chosen by the FPTAS.
-        theta: lr / warmup_ratio / weight_decay (see `PretrainTheta`); None = defaults.
-        seed: student initialisation, data order, masking and dropout.
-        teacher, tokenizer: default `bortkit.pretrain.teacher.load_teacher(smoke=smoke)` (cached).
+        config: the call's budget, θ and sizes (`SurrogateConfig()` when None).
+        teacher, tokenizer: default: the cached `load_teacher(config.teacher)`.
         corpus: a `bortkit.data.corpus.Corpus`; default `build_corpus()` (cached).
-        batch_size, seq_len: |B| and tokens per sequence.
-        eval_blocks: held-out blocks evaluated (the same first blocks for every candidate).
-        objective: "kd" (default, the final model's objective), "mlm" or "hidden".
-        smoke: use the smoke teacher when `teacher` is None.
-        config: other `PretrainConfig` fields (e.g. w_mlm, temperature).
 
     Returns:
         SurrogateResult(error, loss, seconds, steps, n_params).
     """
-    from bortkit.pretrain.distill import build_student
-    from bortkit.pretrain.engine import PretrainConfig, pretrain
-
     if not isinstance(spec, ArchSpec):
         raise TypeError(f"spec must be an ArchSpec, got {type(spec).__name__}")
-    th = PretrainTheta.coerce(theta)
-    if teacher is None and objective != "mlm":
-        teacher, default_tok = default_teacher(smoke)
+    config = config if config is not None else SurrogateConfig()
+    if config.seq_len > spec.max_position_embeddings:
+        raise ValueError(f"seq_len={config.seq_len} exceeds spec.max_position_embeddings="
+                         f"{spec.max_position_embeddings}")
+    if teacher is None and config.objective != "mlm":
+        teacher, default_tok = default_teacher(config.teacher)
         tokenizer = tokenizer or default_tok
     if tokenizer is None:
-        from bortkit.pretrain.teacher import load_tokenizer
-
         tokenizer = load_tokenizer()
     corpus = corpus if corpus is not None else default_corpus(0)
-    if seq_len > spec.max_position_embeddings:
-        raise ValueError(f"seq_len={seq_len} exceeds spec.max_position_embeddings="
-                         f"{spec.max_position_embeddings}")
-    blocks = corpus_blocks(corpus, tokenizer, seq_len=seq_len, max_heldout_blocks=eval_blocks)
-    cfg = PretrainConfig(steps=steps, batch_size=batch_size, lr=th.lr,
-                         warmup_ratio=th.warmup_ratio, weight_decay=th.weight_decay,
-                         objective=objective, eval_every=0, checkpoint_every=0, seed=seed,
-                         **config)
+    cfg = config.pretrain_config()
+    blocks = corpus_blocks(corpus, tokenizer, seq_len=cfg.seq_len,
+                           max_heldout_blocks=cfg.eval_blocks)
     t0 = time.perf_counter()
-    student = build_student(spec, tokenizer, seed=seed)
-    res = pretrain(student, tokenizer=tokenizer, train_blocks=blocks.train,
-                   heldout_blocks=blocks.heldout, teacher=teacher, config=cfg, progress=False)
+    student = build_student(spec, tokenizer, seed=cfg.seed)
+    res = pretrain(student, cfg, tokenizer=tokenizer, train_blocks=blocks.train,
+                   heldout_blocks=blocks.heldout, teacher=teacher, progress=False)
     seconds = time.perf_counter() - t0
-    logger.info("surrogate %s θ=%s: error %.4f loss %.4f in %.1fs", spec.label, th.to_dict(),
-                res.final.error, res.final.loss, seconds)
-    return SurrogateResult(res.final.error, res.final.loss, seconds, steps, res.n_params)
+    logger.info("surrogate %s θ=%s: error %.4f loss %.4f in %.1fs", spec.label,
+                config.theta, res.final.error, res.final.loss, seconds)
+    return SurrogateResult(res.final.error, res.final.loss, seconds, config.steps, res.n_params)
+
+
+@dataclass(frozen=True)
+class SurrogateEvaluator:
+    """The search's `Evaluator` for real runs: `surrogate_error` of (ξ, θ) after `steps` steps.
+
+    Implements `bortkit.search.evaluation.Evaluator`. θ gives lr / warmup_ratio /
+    weight_decay; the call's `seed` and this evaluator's `batch_size` replace θ's (|B| is a
+    setting of the evaluator, part of `version` and so of every store key).
+
+    Args:
+        batch_size: |B|, sequences per training step.
+        seq_len: tokens per sequence (≤ the space's max positions).
+        eval_blocks: held-out blocks evaluated (the same blocks for every candidate).
+        objective: ``"kd"`` (the final model's objective), ``"mlm"`` or ``"hidden"``.
+        smoke: use the smoke-sized teacher (`TeacherConfig.smoke()`).
+        options: other `PretrainConfig` fields as ``((name, value), ...)``.
+    """
+
+    batch_size: int = 8
+    seq_len: int = 64
+    eval_blocks: int = 128
+    objective: str = "kd"
+    smoke: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        check_bool("SurrogateEvaluator.smoke", self.smoke)
+        self.config(Theta(batch_size=self.batch_size), steps=1, seed=0)  # validates the rest
+
+    @property
+    def version(self) -> str:
+        extra = "".join(f",{k}={v}" for k, v in self.options)
+        return (
+            f"surrogate-v1(batch_size={self.batch_size},seq_len={self.seq_len},"
+            f"eval_blocks={self.eval_blocks},objective={self.objective},"
+            f"smoke={self.smoke}{extra})"
+        )
+
+    def config(self, theta: Theta, *, steps: int, seed: int) -> SurrogateConfig:
+        """The `SurrogateConfig` of one evaluation."""
+        if not isinstance(theta, Theta):
+            raise TypeError(f"theta must be a bortkit.theta.Theta, got {theta!r}")
+        return SurrogateConfig(
+            steps=steps, theta=dataclasses.replace(theta, seed=seed, batch_size=self.batch_size),
+            seq_len=self.seq_len, eval_blocks=self.eval_blocks, objective=self.objective,
+            teacher=TeacherConfig.smoke() if self.smoke else TeacherConfig(),
+            options=self.options)
+
+    def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult:
+        """Train ξ = `spec` for `steps` steps with θ and the `seed`; its surrogate error."""
+        res = surrogate_error(spec, self.config(theta, steps=steps, seed=seed))
+        return EvalResult(error=float(res.error), loss=float(res.loss), seconds=float(res.seconds))
 
 
 __all__ = [
-    "Blocks",
-    "PretrainTheta",
+    "SurrogateConfig",
+    "SurrogateEvaluator",
     "SurrogateResult",
-    "corpus_blocks",
     "default_corpus",
     "default_teacher",
     "surrogate_error",

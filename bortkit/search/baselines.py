@@ -16,68 +16,69 @@ import logging
 import time
 from typing import Any
 
-from bortkit.arch import SearchSpace
 from bortkit.search import fptas, sweep
+from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import Evaluator
 from bortkit.search.executors import Executor
+from bortkit.search.result import FptasResult
+from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store
+from bortkit.search.trim import maximum_point, objectives, w_coefficient
 
 logger = logging.getLogger(__name__)
 
 
 def exhaustive(
     space: SearchSpace,
+    config: FptasConfig,
     *,
     evaluator: Evaluator,
-    config: fptas.FptasConfig | None = None,
     store: Store | None = None,
     executor: Executor | None = None,
     progress: bool = True,
-) -> fptas.FptasResult:
+) -> FptasResult:
     """Train every candidate of `space` (no trimming) under `config`'s budget and Θ."""
-    return fptas.search(space, evaluator=evaluator, config=config, store=store,
-                        executor=executor, trim_space=False, progress=progress)
+    return fptas.search(space, config, evaluator=evaluator, store=store, executor=executor,
+                        trim_space=False, progress=progress)
 
 
 def nsga2(
     space: SearchSpace,
+    config: FptasConfig,
     *,
     evaluator: Evaluator,
     n_candidates: int,
-    config: fptas.FptasConfig | None = None,
     store: Store | None = None,
     seed: int = 0,
     population_size: int = 8,
     max_trials: int | None = None,
     progress: bool = True,
-) -> fptas.FptasResult:
+) -> FptasResult:
     """NSGA-II over Ξ until `n_candidates` distinct candidates have been trained.
 
     Args:
         space: Ξ; the sampler picks D, (A, H) among valid pairs, and I.
-        evaluator, config, store: as for `fptas.search` (each candidate is trained under
+        config, evaluator, store: as for `fptas.search` (each candidate is trained under
             every θ ∈ Θ for the same budget; its objective e is the best-W θ's error).
         n_candidates: distinct candidates to train (the FPTAS's `n_trained` for a fair match).
         seed: the `NSGAIISampler` seed.
         population_size: NSGA-II population.
         max_trials: safety cap on optuna trials (default 50 × n_candidates).
     """
-    import optuna  # lazy: optional for the core
+    import optuna  # lazy: heavy, and only this baseline needs it
 
     specs = space.specs()
     if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or not (
         1 <= n_candidates <= len(specs)
     ):
         raise ValueError(f"n_candidates must be an int in [1, {len(specs)}], got {n_candidates!r}")
-    config = config or fptas.FptasConfig()
     started = time.perf_counter()
     index = {s.dai: k for k, s in enumerate(specs)}
     pairs = sorted({(s.A, s.H) for s in specs})
     n = fptas.seq_len_for(space, config)
-    pi = [fptas.objectives(s, param_count=config.param_count, seq_len=n) for s in specs]
-    p_t, i_t = fptas.maximum_point([p for p, _ in pi], [i for _, i in pi],
-                                   name=config.maximum_point, param_count=config.param_count,
-                                   seq_len=n)
+    pi = [objectives(s, param_count=config.param_count, seq_len=n) for s in specs]
+    p_t, i_t = maximum_point([p for p, _ in pi], [i for _, i in pi], name=config.maximum_point,
+                             param_count=config.param_count, seq_len=n)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size)
     study = optuna.create_study(directions=["minimize"] * 3, sampler=sampler)
@@ -86,7 +87,7 @@ def nsga2(
     cap = max_trials or 50 * n_candidates
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: tqdm.auto imports IPython when it is installed
 
         bar = tqdm(total=n_candidates, desc="nsga2 candidates", unit="cand")
     try:
@@ -108,7 +109,7 @@ def nsga2(
                     bar.update(1)
             best = max(
                 (r for r, _ in trained[k]),
-                key=lambda r: fptas.w_coefficient(*pi[k], r.error, p_t=p_t, i_t=i_t),
+                key=lambda r: w_coefficient(*pi[k], r.error, p_t=p_t, i_t=i_t),
             )
             study.tell(trial, [float(pi[k][0]), float(pi[k][1]), float(best.error)])
     finally:

@@ -1,20 +1,19 @@
 """Evaluators: what the FPTAS calls to get the surrogate error e(ξ) of a candidate.
 
-An evaluator trains candidate ξ with hyperparameters θ for a bounded number of steps and returns
-an `EvalResult(error, loss, seconds)`. Two ship:
+An evaluator trains candidate ξ with hyperparameters θ (a `bortkit.theta.Theta`) for a bounded
+number of steps and returns an `EvalResult(error, loss, seconds)`. Two exist:
 
-* `SurrogateEvaluator` (default for real runs): a thin adapter over
-  `bortkit.pretrain.engine.surrogate_error` — KD pretraining for `steps` steps on the real corpus, error
-  = held-out masked-token error rate (DESIGN.md, project choice 3). torch and the teacher are
-  loaded lazily, once per process.
-* `SyntheticEvaluator`: a deterministic, smooth *teaching stand-in* with the AB^nC-like
+* `bortkit.pretrain.surrogate.SurrogateEvaluator` (real runs): KD pretraining for `steps` steps
+  on the real corpus, error = held-out masked-token error rate (DESIGN.md, project choice 3).
+  It lives with the pretraining stage, so that the search never imports torch.
+* `SyntheticEvaluator` (here): a deterministic, smooth *teaching stand-in* with the AB^nC-like
   "error correspondence" built in (error falls monotonically with encoder size, rises when a
   large model is under-trained, and is mildly sensitive to θ and the head count), plus seeded
   noise. It costs microseconds, so tests, the smoke notebook and the teaching demo use it. Its
   numbers are not measurements of anything.
 
-Both are picklable (so process and Dask executors can ship them) and expose `version`, which is
-part of every store key: changing an evaluator's settings never reuses stale results.
+Evaluators are picklable (so process and Dask executors can ship them) and expose `version`,
+which is part of every store key: changing an evaluator's settings never reuses stale results.
 """
 
 from __future__ import annotations
@@ -25,13 +24,15 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bortkit.arch import ArchSpec, count_ops, layer_params
+from bortkit.records import Record
+from bortkit.theta import Theta
 
 
 @dataclass(frozen=True)
-class EvalResult:
+class EvalResult(Record):
     """One bounded-training evaluation: surrogate error in [0, 1], its loss, and its cost.
 
     Attributes:
@@ -44,13 +45,6 @@ class EvalResult:
     loss: float
     seconds: float
 
-    def to_dict(self) -> dict[str, float]:
-        return {"error": self.error, "loss": self.loss, "seconds": self.seconds}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EvalResult:
-        return cls(float(data["error"]), float(data["loss"]), float(data["seconds"]))
-
 
 @runtime_checkable
 class Evaluator(Protocol):
@@ -59,9 +53,7 @@ class Evaluator(Protocol):
     @property
     def version(self) -> str: ...
 
-    def evaluate(
-        self, spec: ArchSpec, theta: Mapping[str, Any], *, steps: int, seed: int
-    ) -> EvalResult: ...
+    def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult: ...
 
 
 def _unit_normal(*parts: Any) -> float:
@@ -90,7 +82,7 @@ class SyntheticEvaluator:
         alpha: size exponent α.
         size_scale: encoder parameters at which x = 1.
         tau: steps needed before a unit-size model reaches half its capacity.
-        gamma: learning-rate sensitivity γ (θ without ``lr`` gets no penalty).
+        gamma: learning-rate sensitivity γ.
         delta: head-dimension sensitivity δ.
         noise: relative standard deviation of the seeded noise.
         sleep_s: real seconds to sleep per evaluation (to make resume tests observable).
@@ -115,25 +107,24 @@ class SyntheticEvaluator:
             f"tau={self.tau},gamma={self.gamma},delta={self.delta},noise={self.noise})"
         )
 
-    def error(self, spec: ArchSpec, theta: Mapping[str, Any], *, steps: int, seed: int) -> float:
+    def error(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> float:
         """The model's error (no sleeping, no logging)."""
         x = spec.D * layer_params(spec.H, spec.I) / self.size_scale
         capacity = x**self.alpha * steps / (steps + self.tau * x**0.25)
         reducible = (1.0 - self.floor) / (1.0 + capacity)
-        lr = theta.get("lr")
-        if lr is not None:
-            lr_star = 1e-3 * math.sqrt(256.0 / spec.H)
-            reducible *= 1.0 + self.gamma * math.log(float(lr) / lr_star) ** 2
+        lr_star = 1e-3 * math.sqrt(256.0 / spec.H)
+        reducible *= 1.0 + self.gamma * math.log(theta.lr / lr_star) ** 2
         reducible *= 1.0 + self.delta * math.log2((spec.H / spec.A) / 32.0) ** 2
-        z = _unit_normal(spec.to_dict(), dict(theta), int(steps), int(seed))
+        # The noise is keyed by the one θ field the model reads, so that θ fields it ignores
+        # (seed, decay, warm-up, batch size) change no number.
+        z = _unit_normal(spec.to_dict(), {"lr": theta.lr}, int(steps), int(seed))
         e = (self.floor + reducible) * (1.0 + self.noise * z)
         return min(max(e, 1e-4), 0.9999)
 
-    def evaluate(
-        self, spec: ArchSpec, theta: Mapping[str, Any], *, steps: int, seed: int
-    ) -> EvalResult:
+    def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult:
+        """Sleep `sleep_s`, log the start to `log_path` if set, and return the model's error."""
         if self.log_path is not None:
-            line = json.dumps([spec.label, dict(theta), steps, seed], sort_keys=True) + "\n"
+            line = json.dumps([spec.label, theta.to_dict(), steps, seed], sort_keys=True) + "\n"
             with open(self.log_path, "a", encoding="utf-8") as fh:
                 fh.write(line)
                 fh.flush()
@@ -147,72 +138,8 @@ class SyntheticEvaluator:
         return EvalResult(error=e, loss=-math.log(1.0 - e), seconds=seconds)
 
 
-@dataclass(frozen=True)
-class SurrogateEvaluator:
-    """Adapter: the pretraining surrogate error (`bortkit.pretrain.engine.surrogate_error`).
-
-    KD pretraining of ξ for `steps` steps with θ (keys ``lr``, ``warmup_ratio``,
-    ``weight_decay``), error = held-out masked-token error rate. `bortkit.pretrain.engine` (and torch)
-    is imported on the first evaluation; it caches the teacher, tokenizer and corpus once per
-    process, so constructing or pickling this object stays cheap.
-
-    Args:
-        batch_size: |B|, sequences per training step.
-        seq_len: tokens per sequence (≤ the space's max positions).
-        eval_blocks: held-out blocks evaluated (the same blocks for every candidate).
-        objective: ``"kd"`` (the final model's objective), ``"mlm"`` or ``"hidden"``.
-        smoke: use the smoke-sized teacher (tests, notebooks with smoke=True).
-        options: extra `surrogate_error` keyword arguments as ``((name, value), ...)``.
-    """
-
-    batch_size: int = 8
-    seq_len: int = 64
-    eval_blocks: int = 128
-    objective: str = "kd"
-    smoke: bool = False
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def version(self) -> str:
-        extra = "".join(f",{k}={v}" for k, v in self.options)
-        return (
-            f"surrogate-v1(batch_size={self.batch_size},seq_len={self.seq_len},"
-            f"eval_blocks={self.eval_blocks},objective={self.objective},"
-            f"smoke={self.smoke}{extra})"
-        )
-
-    def evaluate(
-        self, spec: ArchSpec, theta: Mapping[str, Any], *, steps: int, seed: int
-    ) -> EvalResult:
-        from bortkit import pretrain  # lazy: torch only when a candidate is really trained
-
-        res = pretrain.surrogate_error(
-            spec,
-            steps=steps,
-            theta=dict(theta),
-            seed=seed,
-            batch_size=self.batch_size,
-            seq_len=self.seq_len,
-            eval_blocks=self.eval_blocks,
-            objective=self.objective,
-            smoke=self.smoke,
-            **dict(self.options),
-        )
-        return EvalResult(error=float(res.error), loss=float(res.loss), seconds=float(res.seconds))
-
-
-def make_evaluator(name: str, **kwargs: Any) -> Evaluator:
-    """An evaluator by name: ``"synthetic"`` or ``"surrogate"`` (kwargs go to its constructor)."""
-    table = {"synthetic": SyntheticEvaluator, "surrogate": SurrogateEvaluator}
-    if name not in table:
-        raise ValueError(f"unknown evaluator {name!r}; valid evaluators: {', '.join(table)}")
-    return table[name](**kwargs)
-
-
 __all__ = [
     "EvalResult",
     "Evaluator",
-    "SurrogateEvaluator",
     "SyntheticEvaluator",
-    "make_evaluator",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import multiprocessing
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,6 @@ class ProcessExecutor:
     def __init__(self, n_workers: int = 2, *, mp_context: str = "spawn"):
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
-        import multiprocessing
-
         self.n_workers = n_workers
         self._pool = cf.ProcessPoolExecutor(
             max_workers=n_workers, mp_context=multiprocessing.get_context(mp_context)
@@ -119,7 +118,7 @@ class DaskExecutor:
         threads_per_worker: int = 1,
         processes: bool = True,
     ):
-        try:
+        try:  # lazy: dask is heavy and only this executor needs it
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
             raise ImportError("the Dask executor needs `pip install distributed`") from exc

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from bortkit.records import Record
+
 DEFAULT_REF_FACTOR = 1.1
 
 
@@ -131,7 +133,7 @@ def hypervolume(points: Any, ref: Sequence[float]) -> float:
 
 
 @dataclass(frozen=True)
-class Front:
+class Front(Record):
     """The non-dominated subset of a point set, with its hypervolume and how it was measured.
 
     Attributes:
@@ -152,27 +154,6 @@ class Front:
 
     def __len__(self) -> int:
         return len(self.indices)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "names": list(self.names),
-            "indices": list(self.indices),
-            "points": [list(p) for p in self.points],
-            "scale": list(self.scale),
-            "ref_point": list(self.ref_point),
-            "hypervolume": self.hypervolume,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Front:
-        return cls(
-            names=tuple(data["names"]),
-            indices=tuple(int(i) for i in data["indices"]),
-            points=tuple(tuple(float(v) for v in p) for p in data["points"]),
-            scale=tuple(float(v) for v in data["scale"]),
-            ref_point=tuple(float(v) for v in data["ref_point"]),
-            hypervolume=float(data["hypervolume"]),
-        )
 
 
 def normalised_hypervolume(

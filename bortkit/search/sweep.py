@@ -8,16 +8,17 @@ position, never in completion order, so every executor gives the same answer.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from bortkit.arch import ArchSpec
 from bortkit.search.evaluation import EvalResult, Evaluator
 from bortkit.search.executors import Executor, LocalExecutor
 from bortkit.search.store import Store, make_key
+from bortkit.theta import Theta
 
 
 def _run_one(
-    evaluator: Evaluator, spec: ArchSpec, theta: dict, steps: int, seed: int
+    evaluator: Evaluator, spec: ArchSpec, theta: Theta, steps: int, seed: int
 ) -> EvalResult:
     # Top-level so that process and Dask executors can pickle it.
     return evaluator.evaluate(spec, theta, steps=steps, seed=seed)
@@ -26,7 +27,7 @@ def _run_one(
 def evaluate_candidates(
     specs: Sequence[ArchSpec],
     *,
-    thetas: Sequence[Mapping[str, Any]],
+    thetas: Sequence[Theta],
     steps: int,
     seed: int,
     space_name: str,
@@ -57,25 +58,25 @@ def evaluate_candidates(
     todo: list[tuple[int, int, str]] = []
     for a, spec in enumerate(specs):
         for b, theta in enumerate(thetas):
-            key = make_key(space=space_name, spec=spec.to_dict(), theta=theta, steps=steps,
-                           seed=seed, evaluator=version)
+            key = make_key(space=space_name, spec=spec.to_dict(), theta=theta.to_dict(),
+                           steps=steps, seed=seed, evaluator=version)
             hit = store.get(key)
             if hit is not None:
                 out[a][b] = (hit, True)
             else:
                 todo.append((a, b, key))
     n_cached = len(specs) * len(thetas) - len(todo)
-    tasks = [(evaluator, specs[a], dict(thetas[b]), steps, seed) for a, b, _ in todo]
+    tasks = [(evaluator, specs[a], thetas[b], steps, seed) for a, b, _ in todo]
     bar = None
     if progress and tasks:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: tqdm.auto imports IPython when it is installed
 
         bar = tqdm(total=len(tasks), desc=f"training {len(tasks)} (ξ, θ)", unit="eval")
     try:
         for t, res in executor.imap_unordered(_run_one, tasks):
             a, b, key = todo[t]
-            store.put(key, res, space=space_name, spec=specs[a].to_dict(), theta=thetas[b],
-                      steps=steps, seed=seed, evaluator=version)
+            store.put(key, res, space=space_name, spec=specs[a].to_dict(),
+                      theta=thetas[b].to_dict(), steps=steps, seed=seed, evaluator=version)
             out[a][b] = (res, False)
             if bar is not None:
                 bar.update(1)

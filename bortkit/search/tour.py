@@ -9,17 +9,19 @@ subarchitecture is (2, 3, 3, 3, 2), shapes 3×3 and 3×2. The article's caption 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Sequence
 
 from bortkit import arch
-
-if TYPE_CHECKING:  # pragma: no cover
-    from bortkit.search.evaluation import Evaluator
-    from bortkit.search.fptas import FptasConfig, FptasResult
+from bortkit.records import Record
+from bortkit.search import baselines, fptas
+from bortkit.search.config import FptasConfig
+from bortkit.search.evaluation import Evaluator
+from bortkit.search.result import FptasResult
+from bortkit.search.space import SearchSpace
 
 
 @dataclass(frozen=True)
-class ToyNetwork:
+class ToyNetwork(Record):
     """Architectural parameters of a stack of dense layers, in the article's notation.
 
     `xi = (n_layers, m_1, n_1, m_2, n_2, ...)`: the number of layers, then each layer's
@@ -62,7 +64,7 @@ ARTICLE_EXTRACTED = ToyNetwork((2, 3, 3, 3, 2))
 
 
 @dataclass(frozen=True)
-class AbncRow:
+class AbncRow(Record):
     """Cost of the A (embeddings), B (one encoder layer) and C (pooler) parts of a spec.
 
     The AB^nC property asks that A and C grow more slowly than every B: per-token cost of A
@@ -76,9 +78,6 @@ class AbncRow:
     a_ops: int
     b_ops: int
     c_ops: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def abnc_costs(specs: Sequence[arch.ArchSpec], *, seq_len: int = 128) -> tuple[AbncRow, ...]:
@@ -97,7 +96,7 @@ def abnc_costs(specs: Sequence[arch.ArchSpec], *, seq_len: int = 128) -> tuple[A
 
 
 @dataclass(frozen=True)
-class EpsilonSweep:
+class EpsilonSweep(Record):
     """The FPTAS against exhaustive search on one evaluator, for several ε."""
 
     epsilons: tuple[float, ...]
@@ -107,32 +106,26 @@ class EpsilonSweep:
     chosen: tuple[str, ...]
     exhaustive_chosen: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
 
 def epsilon_sweep(
-    space: arch.SearchSpace,
+    space: SearchSpace,
+    config: FptasConfig,
     *,
     evaluator: Evaluator,
     epsilons: Sequence[float],
-    config: FptasConfig,
 ) -> tuple[EpsilonSweep, FptasResult]:
     """Run exhaustive search once and the FPTAS per ε under the same budget and Θ.
 
+    `config` gives the budget and Θ; its ε is replaced by each of `epsilons` in turn.
     Returns the sweep record and the exhaustive result (its front is the reference).
     """
-    import dataclasses
-
-    from bortkit.search import baselines, fptas
-
     if not epsilons:
         raise ValueError("epsilon_sweep: epsilons must not be empty")
-    best = baselines.exhaustive(space, evaluator=evaluator, config=config, progress=False)
+    best = baselines.exhaustive(space, config, evaluator=evaluator, progress=False)
     n_trained, ratios, chosen = [], [], []
     for eps in epsilons:
-        cfg = dataclasses.replace(config, epsilon=float(eps))
-        res = fptas.search(space, evaluator=evaluator, config=cfg, progress=False)
+        res = fptas.search(space, config.replace(epsilon=float(eps)), evaluator=evaluator,
+                           progress=False)
         n_trained.append(res.n_trained)
         ratios.append(float(res.chosen.w) / float(best.chosen.w))
         chosen.append(res.chosen.spec.label)

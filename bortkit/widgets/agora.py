@@ -11,13 +11,9 @@ round indices), `viewer.widget` (the `VBox` shown), `viewer.round_index`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bortkit.agora.records import AgoraResult
+from bortkit.embed import Projection
 from bortkit.plots import agora as agora_plots
-
-if TYPE_CHECKING:
-    from bortkit.agora.loop import AgoraResult
-    from bortkit.embed import Projection
 
 
 class AgoraViewer:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bortkit.plots.pareto import pareto_data
-from bortkit.search import fptas
-from bortkit.search.fptas import Candidate, FptasResult
+from bortkit.search.result import Candidate, FptasResult
+from bortkit.search.trim import trim
 
 TRACES = ("trained", "not trained", "kept at ε", "Pareto front", "selected")
 
@@ -59,9 +59,8 @@ def filter_indices(
 def trim_preview(result: FptasResult, epsilon: float) -> tuple[int, ...]:
     """The representatives the run's trimming rule would train at `epsilon` (all of Ξ)."""
     cfg = result.config
-    _, reps = fptas.trim([c.params for c in result.candidates],
-                         [c.ops for c in result.candidates], epsilon=epsilon, order=cfg.order,
-                         representative=cfg.representative)
+    _, reps = trim([c.params for c in result.candidates], [c.ops for c in result.candidates],
+                   epsilon=epsilon, order=cfg.order, representative=cfg.representative)
     return tuple(sorted(reps))
 
 
@@ -70,7 +69,7 @@ def card_text(c: Candidate) -> str:
     s = c.spec
     e = "—" if c.error is None else f"{c.error:.4f}"
     w = "—" if c.w is None else f"{c.w:.4g}"
-    theta = "—" if c.theta is None else ", ".join(f"{k}={v:g}" for k, v in c.theta.items())
+    theta = "—" if c.theta is None else c.theta.label
     return (f"{s.label}\nD={s.D} A={s.A} H={s.H} I={s.I}\n"
             f"p={c.params:,} i={c.ops:,}\ne={e} W={w}\nθ={theta}")
 

@@ -1,4 +1,4 @@
-"""bortkit.agora.torus: the torus data, sampler, labeller and the one-call run."""
+"""bortkit.agora.torus: the torus data, sampler, labeller, the config and the one-call run."""
 
 from __future__ import annotations
 
@@ -82,10 +82,33 @@ def test_labeller_validation():
 
 
 def test_run_torus_beats_its_baseline_on_test():
-    run = torus.run_torus(seed=0, n_test=500)
+    run = torus.run_torus(torus.TorusConfig(n_test=500), seed=0)
     assert run.result.best_dev_accuracy > run.result.rounds[0].best_dev_accuracy
     assert run.test_accuracy > run.baseline_test_accuracy + 0.05
     assert run.result.labeller_dev_accuracy > 2 / 3
+
+
+def test_smoke_run_is_quick_improves_and_round_trips(tmp_path):
+    run = torus.run_torus(torus.TorusConfig.smoke(), seed=0)
+    assert run.data.train_x.shape == (60, 3) and run.data.test_x.shape == (500, 3)
+    assert run.result.best_dev_accuracy > run.result.accuracies[0]
+    again = torus.TorusRun.load(run.save(tmp_path / "run.json"))
+    assert again.result == run.result and again.test_accuracy == run.test_accuracy
+    np.testing.assert_allclose(again.data.dev_x, run.data.dev_x)
+    np.testing.assert_array_equal(again.data.dev_y, run.data.dev_y)
+
+
+def test_config_defaults_smoke_and_validation():
+    config = torus.TorusConfig()
+    assert (config.n_thetas, config.agora.band, config.agora.samples_per_mistake) == (
+        8, (0.8, 0.99), 4)
+    assert torus.TorusConfig.smoke(n_train=90).n_train == 90  # the caller's value wins
+    for kw, match in [(dict(n_train=0), "n_train"), (dict(coverage=0.0), "coverage"),
+                      (dict(n_thetas=17), "n_thetas"), (dict(sigma=0.0), "sigma"),
+                      (dict(labeller="svm"), "labeller"), (dict(noise=1.5), "noise"),
+                      (dict(agora={"band": (0.8, 0.9)}), "agora")]:
+        with pytest.raises((ValueError, TypeError), match=f"TorusConfig.{match}"):
+            torus.TorusConfig(**kw)
 
 
 def test_thetas_validation():

@@ -3,9 +3,13 @@ IMDB text disjoint from the IMDB evaluation splits."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from bortkit.data.corpus import Corpus, build_corpus, corpus_stats
+from bortkit.data.corpus import Corpus, CorpusStats, build_corpus, corpus_stats
+from bortkit.data.tasks import load_task
+from bortkit.pretrain.teacher import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +49,6 @@ def test_seed_changes_heldout(corpus):
 
 
 def test_imdb_text_disjoint_from_imdb_eval_splits():
-    from bortkit.data.tasks import load_task
-
     c = build_corpus(include_imdb=True, imdb_max_docs=300)
     assert "imdb" in c.sources
     dd = load_task("imdb")
@@ -56,8 +58,6 @@ def test_imdb_text_disjoint_from_imdb_eval_splits():
 
 
 def test_corpus_stats_counts_tokens():
-    from bortkit.pretrain.teacher import load_tokenizer
-
     c = Corpus.from_texts(["hello world, hello"], ["goodbye world"])
     stats = corpus_stats(c, load_tokenizer())
     assert (stats.n_train_docs, stats.n_train_chars) == (1, 18)
@@ -65,8 +65,14 @@ def test_corpus_stats_counts_tokens():
     assert corpus_stats(c).n_train_tokens is None
 
 
-def test_roundtrip(corpus):
+def test_roundtrip(corpus, tmp_path):
     assert Corpus.from_dict(corpus.to_dict()) == corpus
+    stats = corpus_stats(corpus)
+    assert CorpusStats.from_dict(json.loads(json.dumps(stats.to_dict()))) == stats
+    # a cache file written before the Record idiom (compact JSON, same keys) still loads
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"train_texts": ["a b"], "heldout_texts": ["c"]}))
+    assert Corpus.load(old) == Corpus(("a b",), ("c",))
 
 
 @pytest.mark.parametrize("kw, match", [

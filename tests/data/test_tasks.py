@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from bortkit import data
+from bortkit.cli import main
 from bortkit.data import sources
 from bortkit.data.tasks import TASK_INFO, TASKS, load_task
 
@@ -79,8 +80,10 @@ def test_bad_train_size_raises(bad):
 
 
 def test_bad_seed_raises():
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         load_task("sms", seed=-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        load_task("sms", seed="0")
 
 
 def test_unknown_task_lists_valid_names():
@@ -257,17 +260,20 @@ def test_task_cache_written_atomically(tmp_path, monkeypatch):
 
 
 def test_cli_data_json(capsys):
-    from bortkit.cli import main
-
     assert main(["data", "sms", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["sizes"] == {"train": 3627, "validation": 453, "test": 454}
     assert out["label_names"] == ["ham", "spam"] and out["checksum"] == "ok"
 
 
-def test_cli_data_unknown_task_exits_2(capsys):
-    from bortkit.cli import main
+def test_task_summary_record():
+    summary = data.summarize_task(load_task("sms"), name="sms")
+    assert summary.sizes == {"train": 3627, "validation": 453, "test": 454}
+    assert sum(summary.label_counts["train"]) == 3627 and not summary.has_pair
+    assert data.TaskSummary.from_dict(json.loads(json.dumps(summary.to_dict()))) == summary
 
+
+def test_cli_data_unknown_task_exits_2(capsys):
     assert main(["data", "glue-sst2"]) == 2
     assert "unknown task 'glue-sst2'" in capsys.readouterr().err
 

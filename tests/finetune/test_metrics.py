@@ -1,4 +1,5 @@
-"""bortkit.finetune.metrics: accuracy, macro-F1, MCC and the confusion matrix on known predictions."""
+"""bortkit.finetune.metrics: accuracy, macro-F1, MCC and the confusion matrix on known
+predictions."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ import pytest
 
 from bortkit import arch
 from bortkit.arch import ArchSpec
-from bortkit.measure import latency, paper
-from bortkit.measure.latency import EnvFingerprint, GemmPeak, Latency, ProfileReport
+from bortkit.cli import main
+from bortkit.measure import latency, machine, paper
+from bortkit.measure.latency import ProfileConfig
+from bortkit.measure.records import EnvFingerprint, GemmPeak, Latency, ProfileReport
 from bortkit.plots import profile as profile_plots
 
 TINY = ArchSpec(2, 2, 32, 64, vocab_size=100, max_position_embeddings=64)
@@ -35,7 +37,7 @@ def _lat(name: str, ms: float, spec: ArchSpec = TINY) -> Latency:
     """A hand-made record: p25/p75 at ±10%, min/max at ±20%."""
     return Latency(
         name=name,
-        spec=spec.to_dict(),
+        spec=spec,
         latency_ms=ms,
         p25_ms=0.9 * ms,
         p75_ms=1.1 * ms,
@@ -77,7 +79,7 @@ def tiny_latency() -> Latency:
 
 def test_measure_latency_structure(tiny_latency):
     lat = tiny_latency
-    assert lat.name == TINY.label and lat.spec == TINY.to_dict()
+    assert lat.name == TINY.label and lat.spec == TINY
     assert lat.n_repeat == 4 and len(lat.times_ms) == 4 and lat.n_warmup == 1
     assert (lat.threads, lat.batch_size, lat.seq_len) == (1, 2, 16)
     assert all(t > 0 for t in lat.times_ms)
@@ -100,33 +102,33 @@ def test_measure_latency_restores_threads():
 
 def test_measure_latency_accepts_strings():
     lat = latency.measure_latency("1,2,32,64,100", seq_len=8, repeats=1, warmup=0, threads=1)
-    assert lat.name == "D1-A2-H32-I64" and lat.spec["vocab_size"] == 100
+    assert lat.name == "D1-A2-H32-I64" and lat.spec.vocab_size == 100
 
 
 def test_measure_gemm_peak_structure():
-    peak = latency.measure_gemm_peak(size=64, repeats=3, threads=1)
+    peak = machine.measure_gemm_peak(size=64, repeats=3, threads=1)
     assert peak.gflops > 0 and peak.gflops >= peak.median_gflops
     assert (peak.size, peak.repeats, peak.threads) == (64, 3, 1)
 
 
 def test_env_fingerprint_fields():
-    env = latency.env_fingerprint(threads=1)
+    env = machine.env_fingerprint(threads=1)
     assert env.cpu_model and env.n_cores >= 1 and env.threads == 1
     for field in ("torch_version", "transformers_version", "python_version", "platform"):
         assert getattr(env, field)
 
 
 def test_profile_presets_report():
-    report = latency.profile_presets(
-        [TINY, "1,2,32,32,100"],
+    config = ProfileConfig(
+        presets=(TINY, "1,2,32,32,100"),
         seq_len=8,
         repeats=2,
         warmup=0,
         threads=1,
         gemm_size=32,
         gemm_repeats=1,
-        progress=False,
     )
+    report = latency.profile_presets(config, progress=False)
     assert report.names == [TINY.label, "D1-A2-H32-I32"]
     assert report.peak is not None and report.peak.threads == 1
     assert all(lat.pct_of_peak is not None and lat.pct_of_peak > 0 for lat in report.latencies)
@@ -136,16 +138,16 @@ def test_profile_presets_report():
 
 
 def test_profile_presets_interleaved():
-    report = latency.profile_presets(
-        [TINY, "1,2,32,32,100"],
+    config = ProfileConfig(
+        presets=(TINY, "1,2,32,32,100"),
         seq_len=8,
         repeats=3,
         warmup=1,
         threads=1,
         gemm_size=None,
         interleave=True,
-        progress=False,
     )
+    report = latency.profile_presets(config, progress=False)
     assert report.peak is None and report.names == [TINY.label, "D1-A2-H32-I32"]
     assert report.interleaved
     for lat in report.latencies:
@@ -179,7 +181,7 @@ def test_latency_roundtrip_and_iqr():
     lat = _lat("x", 10.0)
     assert Latency.from_dict(json.loads(json.dumps(lat.to_dict()))) == lat
     assert lat.iqr_ms == pytest.approx(2.0)
-    assert lat.arch_spec == TINY
+    assert lat.to_dict()["spec"] == TINY.to_dict()  # the JSON holds the spec's fields
 
 
 def test_env_and_peak_roundtrip():
@@ -214,6 +216,8 @@ def test_size_rows_bort_fractions():
     assert by["bort"].total == by["bort"].embeddings + by["bort"].encoder + by["bort"].pooler
     frame = paper.size_frame(rows)
     assert frame.loc["bort", "total_M"] == pytest.approx(by["bort"].total / 1e6)
+    assert by["bort"].spec == arch.PRESETS["bort"]  # records hold records
+    assert paper.SizeRow.from_dict(json.loads(json.dumps(rows[0].to_dict()))) == rows[0]
 
 
 def test_paper_comparison():
@@ -245,7 +249,6 @@ def test_paper_comparison_unknown_model():
         (dict(batch_size=0), "batch_size"),
         (dict(threads=0), "threads"),
         (dict(seed=-1), "seed"),
-        (dict(repeats=True), "repeats"),
         (dict(seq_len=65), "max_position_embeddings"),
     ],
 )
@@ -257,6 +260,8 @@ def test_measure_latency_validation(kwargs, match):
 def test_measure_latency_type_error():
     with pytest.raises(TypeError, match="ArchSpec"):
         latency.measure_latency(3)
+    with pytest.raises(TypeError, match="repeats must be an int, got True"):
+        latency.measure_latency(TINY, repeats=True)
 
 
 @pytest.mark.parametrize(
@@ -265,18 +270,49 @@ def test_measure_latency_type_error():
 )
 def test_measure_gemm_peak_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        latency.measure_gemm_peak(**kwargs)
+        machine.measure_gemm_peak(**kwargs)
 
 
-def test_profile_presets_validation():
-    with pytest.raises(ValueError, match="empty"):
-        latency.profile_presets([], progress=False)
-    with pytest.raises(ValueError, match="repeats"):
-        latency.profile_presets(["bort", "bort"], progress=False)
-    with pytest.raises(ValueError, match="unknown architecture preset"):
-        latency.profile_presets(["nope"], progress=False)
-    with pytest.raises(ValueError, match="repeats"):
-        latency.profile_presets([TINY], repeats=0, progress=False)
+# --- the config --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(presets=()), "presets is empty"),
+        (dict(presets=("bort", "bort")), r"presets repeats \['bort'\]"),
+        (dict(presets=("nope",)), "unknown architecture preset"),
+        (dict(presets=(TINY,), repeats=0), "repeats"),
+        (dict(presets=(TINY,), seq_len=65), "max_position_embeddings"),
+        (dict(warmup=-1), "warmup"),
+        (dict(threads=0), "threads"),
+        (dict(gemm_size=0), "gemm_size"),
+        (dict(gemm_repeats=0), "gemm_repeats"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(seed=-1), "seed"),
+    ],
+)
+def test_profile_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ProfileConfig(**kwargs)
+
+
+def test_profile_config_type_errors():
+    with pytest.raises(TypeError, match="interleave must be True or False"):
+        ProfileConfig(interleave=1)
+    with pytest.raises(TypeError, match="config must be a ProfileConfig"):
+        latency.profile_presets(["bort"], progress=False)
+
+
+def test_profile_config_defaults_smoke_and_roundtrip():
+    default = ProfileConfig()
+    assert default.presets == latency.DEFAULT_PRESETS and default.threads is None
+    smoke = ProfileConfig.smoke()
+    assert [n for n, _ in smoke.models()] == ["tinybert-4", "minilm-l6-h384", "bort"]
+    assert (smoke.seq_len, smoke.repeats, smoke.threads) == (32, 2, 1)
+    assert ProfileConfig.smoke(repeats=3).repeats == 3  # the caller's value wins
+    assert ProfileConfig(presets="bort").presets == ("bort",)
+    mixed = ProfileConfig(presets=(TINY, "bort"), seq_len=16)
+    for config in (default, smoke, mixed):
+        assert ProfileConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -322,8 +358,6 @@ def test_latency_data_empty():
 
 # --- CLI -------------------------------------------------------------------------------------
 def test_cli_profile_writes_json(tmp_path, capsys):
-    from bortkit.cli import main
-
     out = tmp_path / "p.json"
     code = main(
         [
@@ -354,7 +388,7 @@ def test_cli_profile_writes_json(tmp_path, capsys):
     )
     assert code == 0
     data = json.loads(out.read_text())
-    report = ProfileReport.from_dict(data)
+    report = ProfileReport.load(out)
     assert report.names == ["D1-A2-H32-I64", "D2-A2-H32-I64"]
     assert all(lat.n_repeat == 2 and lat.threads == 1 for lat in report.latencies)
     assert report.interleaved and data["speedups"] == {}  # no bert-base / bert-large here
@@ -363,16 +397,12 @@ def test_cli_profile_writes_json(tmp_path, capsys):
 
 
 def test_cli_profile_bad_preset(capsys):
-    from bortkit.cli import main
-
     assert main(["profile", "--presets", "bort,nope", "--no-gemm"]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_profile_nothing(capsys):
-    from bortkit.cli import main
-
     assert main(["profile", "--presets", "", "--no-gemm"]) == 2
     assert "nothing to profile" in capsys.readouterr().err
 
@@ -384,14 +414,3 @@ def test_paper_comparison_by_metric():
     )
     with pytest.raises(ValueError, match="unknown metric"):
         comp.by_metric("speed")
-
-
-def test_moved_names_still_resolve_from_profile():
-    # backward compatibility: the size table and paper comparison moved to bortkit.measure.paper
-    assert latency.size_rows is paper.size_rows
-    assert latency.PaperComparison is paper.PaperComparison
-    from bortkit.measure.latency import SizeRow
-
-    assert SizeRow is paper.SizeRow
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        latency.nope  # noqa: B018

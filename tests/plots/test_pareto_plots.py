@@ -6,17 +6,18 @@ import json
 
 import pytest
 
-from bortkit import arch
 from bortkit.plots import pareto as pp
 from bortkit.search import fptas
+from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import SyntheticEvaluator
+from bortkit.search.space import SearchSpace
 
-RESULT = fptas.search(arch.SearchSpace.cpu_default(), evaluator=SyntheticEvaluator(),
-                      config=fptas.FptasConfig(epsilon=0.25, steps=30), progress=False)
+RESULT = fptas.search(SearchSpace.cpu_default(), FptasConfig(epsilon=0.25, steps=30),
+                      evaluator=SyntheticEvaluator(), progress=False)
 
 
 def test_reference_shapes_on_the_paper_space_are_bort_and_bert_base():
-    space = arch.SearchSpace.paper()
+    space = SearchSpace.paper()
     specs = space.specs()
     marks = pp.reference_shapes(space)
     assert specs[marks["Bort-like"]].dai == (4, 8, 1024, 768)  # Bort as released

@@ -65,8 +65,8 @@ def test_minilm_loads_offline_with_fresh_tied_head(tokenizer):
 def test_adaptation_raises_heldout_accuracy(tokenizer, tiny_corpus):
     model = _tiny_model()
     steps = []
-    res = adapt_teacher(tiny_corpus, model=model, tokenizer=tokenizer, steps=20, lr=3e-3,
-                        seq_len=32, batch_size=8, eval_every=10, progress=False,
+    config = TeacherConfig(steps=20, lr=3e-3, seq_len=32, batch_size=8, eval_every=10)
+    res = adapt_teacher(tiny_corpus, config, model=model, tokenizer=tokenizer, progress=False,
                         callback=lambda step, loss: steps.append(step))
     assert steps == list(range(1, 21))
     assert res.after.accuracy > res.before.accuracy + 0.1
@@ -74,22 +74,31 @@ def test_adaptation_raises_heldout_accuracy(tokenizer, tiny_corpus):
     assert [h[0] for h in res.history] == [10, 20]
     assert res.path is None and not model.training
     assert TeacherResult.from_dict(json.loads(json.dumps(res.to_dict()))) == res
+    assert res.config.checkpoint == "custom-model" and res.config.corpus_key == tiny_corpus.key
 
 
 def test_cached_teacher_is_reused_and_loaded(tmp_path, monkeypatch, tiny_checkpoint, tiny_corpus):
     monkeypatch.setenv("BORTKIT_CACHE", str(tmp_path / "cache"))
     calls = []
-    kw = dict(checkpoint=tiny_checkpoint, steps=3, seq_len=32, batch_size=4, eval_every=0,
-              progress=False, callback=lambda s, loss: calls.append(s))
-    first = adapt_teacher(tiny_corpus, **kw)
+    config = TeacherConfig.smoke(steps=3, seq_len=32, batch_size=4)
+    kw = dict(checkpoint=tiny_checkpoint, progress=False, callback=lambda s, loss: calls.append(s))
+    first = adapt_teacher(tiny_corpus, config, **kw)
     assert calls == [1, 2, 3] and first.path is not None
     entries = [p.name for p in (tmp_path / "cache" / "teacher").iterdir()]
     assert entries == [first.config.key()]  # no temp folder left
-    again = adapt_teacher(tiny_corpus, **kw)
+    assert TeacherResult.load(first.path) == first
+    again = adapt_teacher(tiny_corpus, config, **kw)
     assert calls == [1, 2, 3] and again.after == first.after  # not retrained
-    model, tok = teacher.load_teacher(checkpoint=tiny_checkpoint, steps=3, corpus=tiny_corpus,
-                                      seq_len=32, batch_size=4, eval_every=0, progress=False)
+    # the recorded config (provenance filled in) names the same cached run
+    assert adapt_teacher(tiny_corpus, first.config, **kw) == first and calls == [1, 2, 3]
+    model, tok = teacher.load_teacher(config, checkpoint=tiny_checkpoint, corpus=tiny_corpus,
+                                      progress=False)
     assert not model.training and model.config.hidden_size == 32 and len(tok) == 30522
+
+
+def test_provenance_of_another_corpus_is_refused(tiny_corpus):
+    with pytest.raises(ValueError, match="corpus_key"):
+        adapt_teacher(tiny_corpus, TeacherConfig(corpus_key="other"), model=object())
 
 
 def test_interrupted_adaptation_leaves_no_cache(tmp_path, monkeypatch, tiny_checkpoint,
@@ -100,8 +109,8 @@ def test_interrupted_adaptation_leaves_no_cache(tmp_path, monkeypatch, tiny_chec
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        adapt_teacher(tiny_corpus, checkpoint=tiny_checkpoint, steps=3, seq_len=32,
-                      batch_size=4, progress=False, callback=interrupt)
+        adapt_teacher(tiny_corpus, TeacherConfig(steps=3, seq_len=32, batch_size=4),
+                      checkpoint=tiny_checkpoint, progress=False, callback=interrupt)
     folder = tmp_path / "cache" / "teacher"
     assert not folder.exists() or not any(folder.iterdir())
 
@@ -112,17 +121,21 @@ def test_config_key_tracks_weight_settings():
     assert TeacherConfig(lr=1e-4).key() != base.key()
     assert TeacherConfig(corpus_key="x").key() != base.key()
     assert TeacherConfig(eval_every=7).key() == base.key()  # measurement only
+    # the smoke teacher is the 5-step adaptation smoke runs always used (same cache entry)
+    assert TeacherConfig.smoke().key() == TeacherConfig(steps=5).key()
+    assert TeacherConfig.from_dict(TeacherConfig.smoke().to_dict()) == TeacherConfig.smoke()
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"steps": 0}, "steps must be a positive int"),
-    ({"batch_size": -1}, "batch_size must be a positive int"),
-    ({"lr": 0.0}, "lr must be positive"),
-    ({"warmup_ratio": 1.0}, "warmup_ratio"),
+    ({"steps": 0}, "TeacherConfig.steps must be >= 1"),
+    ({"batch_size": -1}, "TeacherConfig.batch_size must be >= 1"),
+    ({"lr": 0.0}, "TeacherConfig.lr must lie in"),
+    ({"warmup_ratio": 1.0}, "TeacherConfig.warmup_ratio"),
+    ({"eval_every": -1}, "TeacherConfig.eval_every"),
 ])
-def test_bad_settings_raise(kw, match, tiny_corpus):
+def test_bad_settings_raise(kw, match):
     with pytest.raises(ValueError, match=match):
-        adapt_teacher(tiny_corpus, model=object(), **kw)
+        TeacherConfig(**kw)
 
 
 def test_missing_checkpoint_folder_raises(tmp_path):
@@ -139,7 +152,7 @@ def test_hub_name_offline_raises():
 
 
 def test_load_teacher_rejects_cache_false():
-    with pytest.raises(TypeError, match="always uses the on-disk cache"):
+    with pytest.raises(TypeError, match="cache"):  # load_teacher always uses the disk cache
         teacher.load_teacher(cache=False)
 
 

@@ -6,11 +6,13 @@ import operator
 
 import pytest
 
-from bortkit import arch
 from bortkit.search import executors, fptas
+from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import SyntheticEvaluator
+from bortkit.search.space import SearchSpace
+from bortkit.theta import theta_grid
 
-CFG = fptas.FptasConfig(epsilon=0.2, steps=15, theta=fptas.theta_preset("lr2"))
+CFG = FptasConfig(epsilon=0.2, steps=15, theta=theta_grid("lr2"))
 
 
 def _outcome(res):
@@ -19,7 +21,7 @@ def _outcome(res):
 
 
 def _sweep(executor):
-    return fptas.search(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(), config=CFG,
+    return fptas.search(SearchSpace.tiny(), CFG, evaluator=SyntheticEvaluator(),
                         executor=executor, progress=False)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -12,10 +11,13 @@ import time
 
 import pytest
 
-from bortkit import arch
 from bortkit.search import fptas
+from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import EvalResult, SyntheticEvaluator
+from bortkit.search.result import FptasResult
+from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store, make_key
+from bortkit.theta import theta_grid
 
 KEY_ARGS = dict(space="tiny", spec={"num_hidden_layers": 1}, theta={"lr": 1e-3}, steps=10,
                 seed=0, evaluator="synthetic-v1")
@@ -62,22 +64,23 @@ def test_in_memory_store():
 
 
 _SWEEP = """
-import json, sys
-from bortkit import arch
+import sys
 from bortkit.search import fptas
+from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import SyntheticEvaluator
+from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store
+from bortkit.theta import theta_grid
 db, log, out, sleep = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 ev = SyntheticEvaluator(sleep_s=sleep, log_path=log)
-cfg = fptas.FptasConfig(epsilon=1e-4, steps=10, theta=fptas.theta_preset("lr2"))
-res = fptas.search(arch.SearchSpace.tiny(), evaluator=ev, config=cfg, store=Store(db),
-                   progress=False)
-open(out, "w").write(json.dumps(res.to_dict()))
+cfg = FptasConfig(epsilon=1e-4, steps=10, theta=theta_grid("lr2"))
+res = fptas.search(SearchSpace.tiny(), cfg, evaluator=ev, store=Store(db), progress=False)
+res.save(out)
 """
 
 
-def _outcome(d):
-    return (d["chosen"], d["front"], [(c["index"], c["error"], c["w"]) for c in d["candidates"]])
+def _outcome(res):
+    return (res.chosen.index, res.front, [(c.index, c.error, c.w) for c in res.candidates])
 
 
 @pytest.mark.slow
@@ -114,12 +117,9 @@ def test_sigkill_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
     n_starts = len(log.read_text().splitlines())
     assert 32 <= n_starts <= 33  # at most the one evaluation in flight at the kill is redone
 
-    cfg = fptas.FptasConfig(epsilon=1e-4, steps=10, theta=fptas.theta_preset("lr2"))
-    clean = fptas.search(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(), config=cfg,
-                         progress=False)
-    assert _outcome(json.loads(out.read_text())) == _outcome(
-        json.loads(json.dumps(clean.to_dict()))
-    )
+    cfg = FptasConfig(epsilon=1e-4, steps=10, theta=theta_grid("lr2"))
+    clean = fptas.search(SearchSpace.tiny(), cfg, evaluator=SyntheticEvaluator(), progress=False)
+    assert _outcome(FptasResult.load(out)) == _outcome(clean)
 
 
 def test_put_rejects_a_key_that_does_not_describe_its_fields(tmp_path):

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from bortkit.search.tour import ARTICLE_EXTRACTED, ARTICLE_SOURCE, ToyNetwork, article_param_count
+from bortkit import arch
+from bortkit.plots import tour as tour_plots
+from bortkit.search.config import FptasConfig
+from bortkit.search.evaluation import SyntheticEvaluator
+from bortkit.search.space import SearchSpace
+from bortkit.search.tour import (
+    ARTICLE_EXTRACTED,
+    ARTICLE_SOURCE,
+    AbncRow,
+    ToyNetwork,
+    abnc_costs,
+    article_param_count,
+    epsilon_sweep,
+)
 
 
 def test_article_counts():
@@ -21,9 +34,6 @@ def test_validation(xi, match):
 
 
 def test_abnc_costs_middle_layers_dominate_ops():
-    from bortkit import arch
-    from bortkit.search.tour import abnc_costs
-
     (row,) = abnc_costs([arch.PRESETS["bert-base"]])
     assert row.b_params == arch.layer_params(768, 3072)
     assert row.b_ops > 100 * (row.a_ops + row.c_ops)  # A and C are cheap in operations
@@ -32,14 +42,8 @@ def test_abnc_costs_middle_layers_dominate_ops():
 
 
 def test_epsilon_sweep_guarantee_on_synthetic_evaluator():
-    from bortkit import arch
-    from bortkit.plots import tour as tour_plots
-    from bortkit.search import fptas
-    from bortkit.search.evaluation import SyntheticEvaluator
-    from bortkit.search.tour import epsilon_sweep
-
-    sweep, best = epsilon_sweep(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(),
-                                epsilons=[0.1, 0.9], config=fptas.FptasConfig(steps=20))
+    sweep, best = epsilon_sweep(SearchSpace.tiny(), FptasConfig(steps=20),
+                                evaluator=SyntheticEvaluator(), epsilons=[0.1, 0.9])
     assert sweep.n_trained[0] >= sweep.n_trained[1]
     assert all(w >= 1 - e for w, e in zip(sweep.w_ratio, sweep.epsilons))
     assert best.n_trained == sweep.n_space
@@ -49,5 +53,11 @@ def test_epsilon_sweep_guarantee_on_synthetic_evaluator():
     land = tour_plots.w_landscape(best)
     assert len(land.labels) == best.n_trained and land.chosen == best.chosen.spec.label
     with pytest.raises(ValueError, match="epsilons"):
-        epsilon_sweep(arch.SearchSpace.tiny(), evaluator=SyntheticEvaluator(), epsilons=[],
-                      config=fptas.FptasConfig(steps=20))
+        epsilon_sweep(SearchSpace.tiny(), FptasConfig(steps=20), evaluator=SyntheticEvaluator(),
+                      epsilons=[])
+
+
+def test_tour_records_round_trip():
+    (row,) = abnc_costs([arch.PRESETS["bort"]])
+    assert AbncRow.from_dict(row.to_dict()) == row
+    assert ToyNetwork.from_dict(ARTICLE_SOURCE.to_dict()) == ARTICLE_SOURCE

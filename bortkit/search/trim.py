@@ -1,0 +1,121 @@
+"""The quantities the FPTAS is built on: p, i, the maximum point T, ε-trimming, W and the budget N.
+
+Pure functions of numbers and shapes, each tied to a step of the algorithm (see
+`bortkit.search.fptas` for the step table and which parts are SOURCED or PROJECT CHOICE). They
+change when the reading of the papers changes; the flow that calls them lives in `fptas`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from bortkit.arch import PRESETS, ArchSpec, count_ops, count_params
+
+E_FLOOR = 1e-7  # [S15] adds 1e-7 to e to avoid dividing by zero; we take max(e, 1e-7).
+ORDERS = ("p", "i", "pi")
+REPRESENTATIVES = ("cheapest", "costliest")
+PARAM_COUNTS = ("total", "effective", "mlm_total")
+
+
+def training_budget(
+    epsilon: float, s: float, *, c: float = 10.0, min_steps: int = 1, max_steps: int = 1000
+) -> int:
+    """N = ceil(c / (ε · s^{3/2})) clamped to [min_steps, max_steps].
+
+    SOURCED shape: (b)'s running time has a |Θ||B||Ξ| / (ε s^{3/2}) term [S2], i.e. about
+    1/(ε s^{3/2}) SGD steps per candidate and θ. PROJECT CHOICE: the constant c and the clamp.
+    """
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon must lie in (0, 1), got {epsilon!r}")
+    if not s > 0:
+        raise ValueError(f"s must be positive, got {s!r}")
+    n = math.ceil(c / (epsilon * s**1.5))
+    return int(min(max(n, min_steps), max_steps))
+
+
+def objectives(
+    spec: ArchSpec, *, param_count: str = "total", seq_len: int = 128
+) -> tuple[int, int]:
+    """(p(ξ), i(ξ)): exact parameter count and analytic operation count (step 1, SOURCED [S6])."""
+    return getattr(count_params(spec), param_count), count_ops(spec, seq_len=seq_len).total
+
+
+def maximum_point(
+    params: Sequence[int], ops: Sequence[int], *, name: str = "grid", param_count: str = "total",
+    seq_len: int = 128,
+) -> tuple[int, int]:
+    """(p_T, i_T) of the maximum point, checked to dominate every candidate.
+
+    SOURCED [S2, S15]: T is the maximum point; the QHACK reading of Definition 8 takes the
+    maximum p and maximum i over the candidates ("grid"). PROJECT CHOICE: a named preset may
+    be used instead (the paper's T is UNKNOWN), if it dominates every candidate.
+    """
+    if name == "grid":
+        return max(params), max(ops)
+    p_t, i_t = objectives(PRESETS[name], param_count=param_count, seq_len=seq_len)
+    worst = max(range(len(params)), key=lambda k: max(params[k] / p_t, ops[k] / i_t))
+    if params[worst] > p_t or ops[worst] > i_t:
+        raise ValueError(
+            f"maximum_point {name!r} (p_T={p_t}, i_T={i_t}) is not in range: candidate "
+            f"#{worst} has p={params[worst]}, i={ops[worst]}; T must dominate every candidate"
+        )
+    return p_t, i_t
+
+
+def trim(
+    params: Sequence[int],
+    ops: Sequence[int],
+    *,
+    epsilon: float,
+    order: str = "p",
+    representative: str = "cheapest",
+) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    """ε-trimming: groups of near-equal cost and one representative per group.
+
+    SOURCED in spirit [S6]: the AB^nC ordering lets one "partition the space every ε" and keep
+    a representative. PROJECT CHOICE (the rule): sort by `order`; walk the sorted list and open
+    a new group whenever a candidate's p or i leaves [1/(1+ε), 1+ε] × the group's first
+    member's. The representative is the group's first ("cheapest") or last member.
+
+    Returns:
+        (groups, representatives): groups as tuples of candidate indices in sorted order, and
+        the representative index of each group.
+    """
+    n = len(params)
+    if order == "p":
+        key = lambda k: (params[k], ops[k], k)  # noqa: E731
+    elif order == "i":
+        key = lambda k: (ops[k], params[k], k)  # noqa: E731
+    else:
+        key = lambda k: (params[k] * ops[k], k)  # noqa: E731
+    hi = 1.0 + epsilon
+    groups: list[list[int]] = []
+    for k in sorted(range(n), key=key):
+        if groups:
+            first = groups[-1][0]
+            rp, ri = params[k] / params[first], ops[k] / ops[first]
+            if 1 / hi <= rp <= hi and 1 / hi <= ri <= hi:
+                groups[-1].append(k)
+                continue
+        groups.append([k])
+    pick = 0 if representative == "cheapest" else -1
+    return tuple(tuple(g) for g in groups), tuple(g[pick] for g in groups)
+
+
+def w_coefficient(p: float, i: float, error: float, *, p_t: float, i_t: float) -> float:
+    """W = ((p_T − p)/p_T) · ((i_T − i)/i_T) / max(e, 1e-7)  ([S15], third-party, UNVERIFIED)."""
+    return ((p_t - p) / p_t) * ((i_t - i) / i_t) / max(error, E_FLOOR)
+
+
+__all__ = [
+    "E_FLOOR",
+    "ORDERS",
+    "PARAM_COUNTS",
+    "REPRESENTATIVES",
+    "maximum_point",
+    "objectives",
+    "training_budget",
+    "trim",
+    "w_coefficient",
+]

@@ -1,0 +1,71 @@
+"""bortkit.finetune.classifier: Bort's head dropout, loading checks, and prediction with an
+exported model (which reloads with `AutoModelForSequenceClassification`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bortkit import finetune as ft
+from bortkit.finetune.classifier import add_head_dropout
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_head_dropout_only_in_training(tiny):
+    import torch
+    from transformers import BertForSequenceClassification
+
+    config = tiny.to_bert_config(num_labels=2, hidden_dropout_prob=0.0,
+                                 attention_probs_dropout_prob=0.0, classifier_dropout=0.0)
+    torch.manual_seed(0)
+    plain = BertForSequenceClassification(config)
+    hooked = add_head_dropout(BertForSequenceClassification(config), p=0.5)
+    hooked.load_state_dict(plain.state_dict())
+    ids = torch.randint(5, 1000, (4, 10))
+    plain.eval(), hooked.eval()
+    assert torch.allclose(plain(ids).logits, hooked(ids).logits)
+    plain.train(), hooked.train()
+    assert torch.allclose(plain(ids).logits, plain(ids).logits)  # no other dropout is active
+    assert not torch.allclose(hooked(ids).logits, hooked(ids).logits)
+    assert set(hooked.state_dict()) == set(plain.state_dict())  # names unchanged
+
+
+def test_checkpoint_with_other_num_labels(trained):
+    with pytest.raises(ValueError, match="classifier for num_labels=2, but the task has 3"):
+        ft.load_classifier(trained.model_dir, label_names=["a", "b", "c"])
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        ft.load_classifier(tmp_path, label_names=["a", "b"])
+
+
+def test_export_reloads_with_auto_class(trained):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(trained.model_dir).eval()
+    tok = AutoTokenizer.from_pretrained(trained.model_dir)
+    assert model.config.id2label == {0: "bad", 1: "good"}
+    texts = ["good movie plot red", "bad long short plot"]
+    with torch.no_grad():
+        probs = model(**tok(texts, padding=True, return_tensors="pt")).logits.softmax(-1)
+    pred = ft.predict(trained.model_dir, texts)
+    assert pred.labels == (1, 0)
+    assert torch.allclose(probs, torch.tensor(pred.probs), atol=1e-5)
+    same = ft.predict(model, texts, tokenizer=tok, batch_size=1)
+    assert same.labels == pred.labels
+
+
+def test_predict_argument_checks(trained):
+    with pytest.raises(TypeError, match="not one string"):
+        ft.predict(trained.model_dir, "good movie")
+    with pytest.raises(ValueError, match="tokenizer is required"):
+        ft.predict(object(), ["good movie"])
+
+
+def test_resolve_checkpoint_and_arch_of(tmp_path, tiny):
+    assert ft.resolve_checkpoint("") is None and ft.resolve_checkpoint(tmp_path) is None
+    tiny.to_bert_config().save_pretrained(tmp_path / "model")
+    assert ft.resolve_checkpoint(tmp_path) == tmp_path / "model"
+    assert ft.arch_of(tmp_path / "model") == tiny
