@@ -79,4 +79,34 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-__all__ = ["cache_dir", "configure_offline", "quiet_transformers", "set_seed"]
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str = "auto") -> str:
+    """The torch device a training or profiling step runs on.
+
+    Args:
+        device: "auto" (CUDA when a GPU is visible, else the CPU), "cpu", "cuda" or "cuda:N".
+
+    Raises:
+        ValueError: an unknown name, or "cuda" asked for on a machine without a usable GPU.
+    """
+    if not isinstance(device, str) or not (device in DEVICES or device.startswith("cuda:")):
+        raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), "
+                         f"got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    import torch  # lazy: utils stays importable without torch
+
+    available = torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if available else "cpu"
+    if not available:
+        raise ValueError(f"device={device!r} but no CUDA GPU is visible to torch "
+                         f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+                         "use device='cpu' or 'auto'")
+    return device
+
+
+__all__ = ["DEVICES", "cache_dir", "configure_offline", "quiet_transformers", "resolve_device",
+           "set_seed"]

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bortkit.finetune.classifier import predict
+from bortkit.finetune.classifier import predict, quiet_progress
 from bortkit.finetune.engine import finetune
 from bortkit.finetune.records import FinetuneConfig, FinetuneResult
 from bortkit.pretrain.teacher import minilm_dir
@@ -41,8 +41,9 @@ class TextLabeller:
             path = Path(model_or_dir)
             if not (path / "config.json").is_file():
                 raise FileNotFoundError(f"labeller folder {str(path)!r} has no config.json")
-            tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
-            model_or_dir = AutoModelForSequenceClassification.from_pretrained(path)
+            with quiet_progress(False):  # no weight-loading bar in notebooks
+                tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
+                model_or_dir = AutoModelForSequenceClassification.from_pretrained(path)
         if tokenizer is None:
             raise ValueError("tokenizer is required when the labeller is a model object")
         self.model, self.tokenizer = model_or_dir.eval(), tokenizer

@@ -3,20 +3,24 @@
 Writes into --out: ``fptas_result.json`` (the full `FptasResult`; downstream stages read
 ``bortkit.search.load_result(out).chosen.spec``) and ``candidates.csv``.
 With --store, every evaluation is kept in SQLite: a killed run resumes where it stopped.
+The run ends with the assumption audit's line, a plain WARNING when it found violations (the
+1 − ε bound then does not hold for this evaluator).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bortkit.arch import PRESETS
 from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
 from bortkit.search import executors, fptas
 from bortkit.search.config import FptasConfig
-from bortkit.search.evaluation import Evaluator, SyntheticEvaluator
+from bortkit.search.evaluation import SURFACES, Evaluator, SyntheticEvaluator
 from bortkit.search.space import SearchSpace
 from bortkit.search.store import open_store
+from bortkit.search.trim import PARAM_COUNTS
 from bortkit.theta import theta_grid
 
 
@@ -40,9 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="|B| (sequences per step)")
     p.add_argument("--seq-len", type=int, default=64, help="tokens per training sequence")
     p.add_argument("--seed", type=int, default=0, help="seed of every evaluation")
+    p.add_argument("--param-count", default="effective", choices=PARAM_COUNTS,
+                   help="p for the candidates, T and W: effective (no embeddings) or total")
+    p.add_argument("--audit-fraction", type=float, default=0.1,
+                   help="share of non-representative members trained to audit the "
+                   "error-correspondence assumption, in [0, 1] (0: no audit)")
+    p.add_argument("--audit-seed", type=int, default=0, help="seed of the audit's sample")
     p.add_argument("--evaluator", default="surrogate", choices=("surrogate", "synthetic"),
                    help="surrogate = KD pretraining error; synthetic = teaching stand-in")
+    p.add_argument("--surface", default="size", choices=SURFACES,
+                   help="synthetic evaluator's error surface: size (the assumption holds) or "
+                   "shape (it fails; the audit should say so)")
     p.add_argument("--smoke", action="store_true", help="smoke-sized teacher for the surrogate")
+    p.add_argument("--device", default="auto",
+                   help="where the surrogate trains: auto (CUDA when present), cpu or cuda")
     p.add_argument("--store", default=None, help="SQLite results file (resume / share runs)")
     p.add_argument("--executor", default="local", choices=executors.EXECUTORS)
     p.add_argument("--address", default=None, help="Dask scheduler address (tcp://host:port)")
@@ -52,11 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_evaluator(name: str, *, batch_size: int, seq_len: int, smoke: bool) -> Evaluator:
+def build_evaluator(
+    name: str, *, batch_size: int, seq_len: int, smoke: bool, surface: str = "size",
+    device: str = "auto",
+) -> Evaluator:
     """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length."""
     if name == "synthetic":
-        return SyntheticEvaluator()
-    return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke)
+        return SyntheticEvaluator(surface=surface)
+    return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke, device=device)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,10 +82,12 @@ def run(args: argparse.Namespace) -> int:
     config = FptasConfig(
         epsilon=args.epsilon, s=args.s, c=args.c, steps=args.steps, max_steps=args.max_steps,
         batch_size=args.batch_size, theta=theta_grid(args.theta),
-        maximum_point=args.maximum_point, seed=args.seed,
+        maximum_point=args.maximum_point, seed=args.seed, param_count=args.param_count,
+        audit_fraction=args.audit_fraction, audit_seed=args.audit_seed,
     )
     evaluator = build_evaluator(args.evaluator, batch_size=args.batch_size,
-                                seq_len=args.seq_len, smoke=args.smoke)
+                                seq_len=args.seq_len, smoke=args.smoke, surface=args.surface,
+                                device=args.device)
     out = artifacts.run_dir(args.out)
     store = open_store(args.store)
     ex = executors.make_executor(args.executor, address=args.address, n_workers=args.workers)
@@ -80,10 +100,18 @@ def run(args: argparse.Namespace) -> int:
     fptas.save_result(result, out)
     c = result.chosen
     print(f"chosen {c.spec.label}: W={c.w:.4g} e={c.error:.4f} p={c.params:,} i={c.ops:,}")
-    print(f"trained {result.n_trained}/{result.n_space} candidates x {len(config.theta)} θ "
-          f"for {result.budget_steps} steps ({result.n_cached} evaluations from the store); "
-          f"front {len(result.front)} points, hypervolume {result.front.hypervolume:.4f}")
+    print(f"trained {result.n_trained}/{result.n_space} candidates ({result.n_audited} for the "
+          f"audit) x {len(config.theta)} θ for {result.budget_steps} steps "
+          f"({result.n_cached} evaluations from the store); {result.n_inherited} inherit their "
+          f"representative's e; front {len(result.front)} points, hypervolume "
+          f"{result.front.hypervolume:.4f}")
+    spread = result.error_spread()
+    print(f"e over the trained: min {spread.min:.4f}, median {spread.median:.4f}, "
+          f"max {spread.max:.4f}")
     print(f"wrote {out / 'fptas_result.json'} and {out / 'candidates.csv'}")
+    print(result.audit.report())
+    if result.audit.warning:
+        print(f"WARNING: {result.audit.warning}", file=sys.stderr)
     return 0
 
 

@@ -1,17 +1,22 @@
-"""Figures of an FPTAS run: the 3-D (p, i, e) front and its 2-D projections.
+"""Figures of an FPTAS run: the 3-D (p, i, e) front, its 2-D projections, and the spread of e.
 
 `pareto_data(result)` shapes an `FptasResult` into a flat `ParetoData` record (tests assert on
-it); `pareto_3d_figure` and `pareto_2d_figure` draw it. Units on the axes: parameters in
-millions, operations i(ξ) in GFLOP per sequence, error as a fraction.
+it); `pareto_3d_figure`, `pareto_2d_figure` and `error_spread_figure` draw it. Units on the
+axes: parameters in millions, operations i(ξ) in GFLOP per sequence, error as a fraction.
+
+Measured and inherited points: a candidate the run did not train carries its group
+representative's e (``Candidate.inherited``); it is drawn hollow and its hover says whose e it
+is. The front is coloured by e.
 
 Landmarks: the members of Ξ nearest a Bort-like and a BERT-like shape (`reference_shapes`) are
-marked wherever they have coordinates (the (p, i) panel always; the panels with e only if the
-run trained them).
+marked wherever they have coordinates (the (p, i) panel always; the panels with e when the
+run trained them or they inherited an e).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +25,7 @@ from bortkit.search.result import FptasResult
 from bortkit.search.space import SearchSpace
 
 LANDMARK_SYMBOLS = {"Bort-like": "diamond", "BERT-like": "square"}
+ERROR_SCALE = "Viridis"
 
 
 def reference_shapes(space: SearchSpace) -> dict[str, int]:
@@ -52,7 +58,9 @@ def reference_shapes(space: SearchSpace) -> dict[str, int]:
 class ParetoData(Record):
     """Plot-ready columns over all of Ξ (index = candidate index).
 
-    `error` and `w` are None for candidates the trimming did not train.
+    `error` and `w` are None for candidates with no e (neither trained nor inherited);
+    `trained` lists the measured candidates (representatives and `audited` members),
+    `inherited` those whose e is their `representative`'s.
     """
 
     labels: tuple[str, ...]
@@ -61,14 +69,28 @@ class ParetoData(Record):
     error: tuple[float | None, ...]
     w: tuple[float | None, ...]
     trained: tuple[int, ...]
+    inherited: tuple[int, ...]
+    audited: tuple[int, ...]
+    representative: tuple[int, ...]
     front: tuple[int, ...]
     chosen: int
     landmarks: dict[str, int]
     title: str
 
     def hover(self, k: int) -> str:
-        e = "not trained" if self.error[k] is None else f"e={self.error[k]:.4f} W={self.w[k]:.4g}"
-        return f"{self.labels[k]}<br>p={self.params_m[k]:.2f}M i={self.ops_g[k]:.3f}G<br>{e}"
+        head = f"{self.labels[k]}<br>p={self.params_m[k]:.2f}M i={self.ops_g[k]:.3f}G<br>"
+        if self.error[k] is None:
+            return head + "not trained"
+        e = f"e={self.error[k]:.4f} W={self.w[k]:.4g}"
+        if k in self.inherited:
+            rep = self.labels[self.representative[k]]
+            return head + f"{e}<br>inherited from {rep} (not trained)"
+        return head + e + (" (trained by the audit)" if k in self.audited else "")
+
+    def symbols(self, idx: list[int] | tuple[int, ...]) -> list[str]:
+        """Filled circles for measured points, hollow ones for inherited."""
+        inherited = set(self.inherited)
+        return ["circle-open" if k in inherited else "circle" for k in idx]
 
 
 def pareto_data(result: FptasResult) -> ParetoData:
@@ -81,6 +103,9 @@ def pareto_data(result: FptasResult) -> ParetoData:
         error=tuple(x.error for x in c),
         w=tuple(x.w for x in c),
         trained=tuple(x.index for x in c if x.trained),
+        inherited=tuple(x.index for x in c if x.inherited),
+        audited=tuple(x.index for x in c if x.audited),
+        representative=tuple(x.representative for x in c),
         front=tuple(result.front.indices),
         chosen=result.chosen.index,
         landmarks=reference_shapes(result.space),
@@ -93,12 +118,17 @@ def _pick(values: tuple[Any, ...], idx: tuple[int, ...] | list[int]) -> list[Any
     return [values[k] for k in idx]
 
 
+def _error_range(d: ParetoData) -> tuple[float, float]:
+    known = [e for e in d.error if e is not None]
+    return (min(known), max(known)) if known else (0.0, 1.0)
+
+
 def pareto_3d_figure(data: ParetoData | FptasResult) -> Any:
-    """3-D scatter of the trained candidates over (p, i, e); front, choice, landmarks marked."""
+    """3-D scatter over (p, i, e): front coloured by e, inherited hollow, choice, landmarks."""
     import plotly.graph_objects as go
 
     d = data if isinstance(data, ParetoData) else pareto_data(data)
-    others = [k for k in d.trained if k not in set(d.front)]
+    on_front = set(d.front)
     fig = go.Figure()
 
     def add(idx: list[int] | tuple[int, ...], name: str, **marker: Any) -> None:
@@ -107,40 +137,53 @@ def pareto_3d_figure(data: ParetoData | FptasResult) -> Any:
             mode="markers", name=name, marker=marker, customdata=list(idx),
             hovertext=[d.hover(k) for k in idx], hoverinfo="text"))
 
-    add(others, "trained (dominated)", size=3, color="lightgray")
-    add(d.front, "Pareto front", size=5, color=_pick(d.w, d.front), colorscale="Viridis",
-        colorbar=dict(title="W"))
+    add([k for k in d.trained if k not in on_front], "trained (dominated)", size=3,
+        color="lightgray")
+    add([k for k in d.inherited if k not in on_front], "inherited e (dominated)", size=3,
+        color="darkgray", symbol="circle-open")
+    lo, hi = _error_range(d)
+    add(d.front, "Pareto front", size=5, color=_pick(d.error, d.front), colorscale=ERROR_SCALE,
+        cmin=lo, cmax=hi, colorbar=dict(title="e"), symbol=d.symbols(d.front))
     add([d.chosen], "chosen (argmax W)", size=9, color="red", symbol="x")
     for name, k in d.landmarks.items():
         if d.error[k] is not None:
             add([k], f"{name} {d.labels[k]}", size=7, color="black",
                 symbol=LANDMARK_SYMBOLS.get(name, "circle"))
     fig.update_layout(
-        title=d.title, height=600,
+        title=d.title + " (hollow: inherited e)", height=600,
         scene=dict(xaxis_title="parameters p (M)", yaxis_title="operations i (GFLOP/seq)",
                    zaxis_title="surrogate error e"))
     return fig
 
 
 def pareto_2d_figure(data: ParetoData | FptasResult) -> Any:
-    """Three projections: (p, i) over all of Ξ, (p, e) and (i, e) over the trained candidates."""
+    """Three projections: (p, i) over all of Ξ, (p, e) and (i, e) over every point with an e.
+
+    The front is coloured by e; inherited and untrained points are hollow.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     d = data if isinstance(data, ParetoData) else pareto_data(data)
     allk = tuple(range(len(d.labels)))
-    panels = [("params_m", "ops_g", allk), ("params_m", "error", d.trained),
-              ("ops_g", "error", d.trained)]
+    with_e = tuple(k for k in allk if d.error[k] is not None)
+    panels = [("params_m", "ops_g", allk), ("params_m", "error", with_e),
+              ("ops_g", "error", with_e)]
     titles = {"params_m": "parameters p (M)", "ops_g": "operations i (GFLOP/seq)",
               "error": "surrogate error e"}
     fig = make_subplots(rows=1, cols=3, subplot_titles=["p vs i (all of Ξ)", "p vs e", "i vs e"])
+    lo, hi = _error_range(d)
+    measured, front = set(d.trained), list(d.front)
     for col, (xa, ya, idx) in enumerate(panels, start=1):
         x, y = getattr(d, xa), getattr(d, ya)
-        front = list(d.front)
         rest = [k for k in idx if k not in set(front)]
         groups = [
-            ("candidates", rest, dict(size=5, color="lightgray")),
-            ("Pareto front", front, dict(size=7, color="royalblue")),
+            ("candidates", [k for k in rest if k in measured], dict(size=5, color="lightgray")),
+            ("inherited e / not trained", [k for k in rest if k not in measured],
+             dict(size=5, color="darkgray", symbol="circle-open")),
+            ("Pareto front", front,
+             dict(size=8, color=_pick(d.error, front), colorscale=ERROR_SCALE, cmin=lo, cmax=hi,
+                  showscale=col == 1, colorbar=dict(title="e"), symbol=d.symbols(front))),
             ("chosen (argmax W)", [d.chosen], dict(size=12, color="red", symbol="x")),
         ] + [(f"{n} {d.labels[k]}", [k] if (ya != "error" or d.error[k] is not None) else [],
               dict(size=11, color="black", symbol=LANDMARK_SYMBOLS.get(n, "circle")))
@@ -152,9 +195,46 @@ def pareto_2d_figure(data: ParetoData | FptasResult) -> Any:
                 hovertext=[d.hover(k) for k in ks], hoverinfo="text"), row=1, col=col)
         fig.update_xaxes(title_text=titles[xa], row=1, col=col)
         fig.update_yaxes(title_text=titles[ya], row=1, col=col)
-    fig.update_layout(title=d.title, height=450)
+    fig.update_layout(title=d.title + " (front coloured by e; hollow: inherited e)", height=450,
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
     return fig
 
 
-__all__ = ["ParetoData", "pareto_2d_figure", "pareto_3d_figure", "pareto_data",
-           "reference_shapes"]
+def error_spread_figure(data: ParetoData | FptasResult) -> Any:
+    """How e spreads over the trained candidates: a histogram above a strip of every point.
+
+    Representatives and audited members are told apart in the strip; dashed lines mark the
+    minimum, median and maximum. A narrow spread means e barely separates the candidates.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    d = data if isinstance(data, ParetoData) else pareto_data(data)
+    errors = _pick(d.error, d.trained)
+    lo, mid, hi = min(errors), statistics.median(errors), max(errors)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.05)
+    fig.add_trace(go.Histogram(x=errors, name="trained candidates", marker_color="steelblue",
+                               nbinsx=min(30, max(5, len(errors)))), row=1, col=1)
+    audited = set(d.audited)
+    for role, ks, color in (
+        ("representatives", [k for k in d.trained if k not in audited], "steelblue"),
+        ("trained by the audit", [k for k in d.trained if k in audited], "orange"),
+    ):
+        fig.add_trace(go.Scatter(
+            x=_pick(d.error, ks), y=[role] * len(ks), mode="markers", name=role,
+            marker=dict(size=8, color=color, opacity=0.7, symbol="line-ns-open"),
+            customdata=ks, hovertext=[d.hover(k) for k in ks], hoverinfo="text"), row=2, col=1)
+    for name, v in (("min", lo), ("median", mid), ("max", hi)):
+        fig.add_vline(x=v, line_dash="dash", line_color="gray", annotation_text=f"{name} {v:.3f}",
+                      row=1, col=1)
+    fig.update_xaxes(title_text="surrogate error e", row=2, col=1)
+    fig.update_yaxes(title_text="candidates", row=1, col=1)
+    fig.update_layout(
+        title=(f"e over {len(errors)} trained candidates: min {lo:.4f}, median {mid:.4f}, "
+               f"max {hi:.4f}"), height=420, bargap=0.05)
+    return fig
+
+
+__all__ = ["ParetoData", "error_spread_figure", "pareto_2d_figure", "pareto_3d_figure",
+           "pareto_data", "reference_shapes"]

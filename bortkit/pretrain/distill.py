@@ -111,6 +111,79 @@ def kd_term(
     return t * t * per_pos.mean()
 
 
+def topk_kl(
+    student_logits: torch.Tensor,
+    topk_values: torch.Tensor,
+    topk_indices: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """Per-position KL(p_t ‖ q_s) from a teacher stored as its top-k logits.
+
+    Project choice (the teacher-output cache keeps only the top k of K logits): p_t is the
+    teacher's distribution renormalised over its top k (softmax of the k stored logits / T), so
+    it is 0 outside them and KL(p_t ‖ q_s) = Σ_{i ∈ top-k} p_t,i (log p_t,i − log q_s,i) with
+    q_s the student's full K-way softmax at the same temperature. It is 0 exactly when the
+    student puts the teacher's renormalised top-k mass on the same tokens and nothing elsewhere;
+    it equals the soft cross-entropy minus the (constant) teacher entropy, so its gradient is
+    the soft cross-entropy's.
+
+    Args:
+        student_logits: (N, K) student logits at N masked positions.
+        topk_values: (N, k) the teacher's k largest logits there.
+        topk_indices: (N, k) their indices into the K outputs.
+        temperature: T, applied to both.
+
+    Returns:
+        (N,) KL per position (float32).
+    """
+    import torch.nn.functional as F
+
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    if topk_values.shape != topk_indices.shape or topk_values.shape[0] != student_logits.shape[0]:
+        raise ValueError(f"top-k values {tuple(topk_values.shape)} and indices "
+                         f"{tuple(topk_indices.shape)} do not match student logits "
+                         f"{tuple(student_logits.shape)}")
+    t = float(temperature)
+    log_p = F.log_softmax(topk_values.float() / t, dim=-1)  # (N, k)
+    log_q = F.log_softmax(student_logits.float() / t, dim=-1).gather(-1, topk_indices)  # (N, k)
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def topk_kd_loss(
+    student_logits: torch.Tensor,
+    topk_values: torch.Tensor,
+    topk_indices: torch.Tensor,
+    gold: torch.Tensor,
+    *,
+    w_mlm: float = 0.0,
+    w_kd: float = 1.0,
+    temperature: float = 1.0,
+) -> LossParts:
+    """The cached-teacher objective at masked positions: w_mlm · CE + w_kd · T² · mean KL.
+
+    `topk_kl` gives the KL; CE is over the restricted vocabulary at positions whose gold token
+    is in it (gold = -100 elsewhere).
+
+    Returns:
+        LossParts(total, mlm, kd) scalar tensors (all 0 when there is no masked position).
+    """
+    import torch.nn.functional as F
+
+    _check_weights(w_mlm, w_kd, temperature)
+    if student_logits.shape[0] == 0:
+        zero = student_logits.sum() * 0.0
+        return LossParts(zero, zero.detach(), zero.detach())
+    kd = float(temperature) ** 2 * topk_kl(student_logits, topk_values, topk_indices,
+                                           temperature=temperature).mean()
+    if w_mlm > 0 and bool((gold != -100).any()):
+        mlm = F.cross_entropy(student_logits.float(), gold, ignore_index=-100)
+    else:
+        mlm = kd.detach() * 0.0
+    return LossParts(w_mlm * mlm + w_kd * kd, mlm.detach(), kd.detach())
+
+
 def kd_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor | None,
@@ -259,4 +332,6 @@ __all__ = [
     "kd_loss",
     "kd_term",
     "make_distiller",
+    "topk_kd_loss",
+    "topk_kl",
 ]

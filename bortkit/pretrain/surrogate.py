@@ -1,21 +1,44 @@
-"""The FPTAS surrogate error e(ξ): pretrain an architecture briefly, measure held-out error.
+"""The FPTAS surrogate error e(ξ): train a candidate briefly against the cached teacher.
 
-Project choice (DESIGN.md, OSE choice 3; the papers leave the surrogate UNKNOWN): a candidate
-ξ is pretrained for a bounded number of steps with the same KD objective as the final model,
-on the real corpus, and its surrogate error is the held-out masked-token error rate
-(1 − accuracy) at a fixed masking seed; the held-out MLM loss and the wall time are recorded.
+Project choices (the papers leave the surrogate UNKNOWN; docs/design/pretrain.md has the
+measurements behind them):
 
-θ is a `bortkit.theta.Theta` (the one θ vocabulary): ``lr`` (peak AdamW learning rate),
-``warmup_ratio``, ``weight_decay``, ``batch_size`` (|B|) and ``seed`` (student initialisation,
-data order, masking, dropout). Everything else of a call is a `SurrogateConfig` field, so
-`surrogate_error(spec, config)` is one function of one record.
+- **Teacher outputs from the cache** (`bortkit.pretrain.cache`): the teacher's top-k logits on a
+  fixed, seeded stream of masked training sequences and on fixed held-out sequences are computed
+  once; a surrogate call then costs only the student. Batch k of a call with |B| sequences is
+  rows k·|B| … (k+1)·|B| − 1 of the stored stream, so every candidate sees the same data and
+  masks; θ's seed drives the student's initialisation and dropout.
+- **The student** has the full input vocabulary and a restricted K-way output head over the
+  teacher's `Vocab`; ``init`` ("pca" default, "random", "inherit") and ``freeze_embeddings`` are
+  described in `bortkit.pretrain.init`. Its loss is the KD loss against the teacher's top-k
+  distribution renormalised over its top k (`bortkit.pretrain.distill.topk_kd_loss`, temperature
+  ``temperature``, default 1: the surrogate trains what it measures), optionally plus
+  ``w_mlm`` · cross-entropy with the gold token.
+- **The error** (``error``):
+  * ``"kl"`` (default): e = Σ_j KL(t_j ‖ s_j) / Σ_j KL(t_j ‖ u) over the held-out masked
+    positions j, t_j the teacher's top-k distribution renormalised, s_j the student's K-way
+    softmax, u the Vocab's unigram distribution. 0 = the teacher, 1 = the unigram predictor
+    (a student worse than unigram scores above 1). It is continuous and moves with every
+    improvement of the student's whole distribution, where accuracy moves only when an argmax
+    changes (the first build measured e = 0.885, "predict *the*", for 8 of 10 shapes).
+  * ``"accuracy"``: 1 − held-out masked-token accuracy over the restricted labels (the old
+    error; positions whose token is outside the Vocab are not scored).
+  Both are always computed (`SurrogateResult.kl`, `.accuracy`); ``error`` picks which one
+  the FPTAS ranks by.
 
-`SurrogateEvaluator` adapts it to the search's `Evaluator` protocol (`bortkit.search.evaluation`):
-the FPTAS gives (ξ, θ, steps, seed) and gets an `EvalResult`. The teacher, tokenizer and
-tokenised corpus blocks are loaded once per process (`functools.lru_cache`), so a sweep does not
-reload them per candidate; torch is imported only when a candidate is really trained, so the
-evaluator is cheap to build and to pickle for process/Dask executors. On CPU the result is a
-deterministic function of (spec, config, data) except `seconds`.
+How the error changes W = ((p_T − p)/p_T) · ((i_T − i)/i_T) / e: W multiplies the cost savings
+by 1/e, so only e's *ratios* between candidates matter. With a flat e (accuracy on the plateau)
+W is decided by cost alone and the smallest shape wins. The KL error spans a wide range (from
+about 1 for a shape still at the unigram level to well below it for one that learns), so a
+candidate twice as far from unigram as another may cost up to twice as much and still win: the
+trade-off is between cost and "fraction of the teacher's advantage over unigram not yet
+learned".
+
+θ is a `bortkit.theta.Theta` (lr, warmup_ratio, weight_decay, batch_size, seed). Everything else
+of a call is a `SurrogateConfig` field, so `surrogate_error(spec, config)` is one function of one
+record; `SurrogateEvaluator` adapts it to the search's `Evaluator` protocol. Training and
+evaluation run on `resolve_device(config.device)`; on CPU the result is a deterministic function
+of (spec, config, cache) except `seconds`.
 """
 
 from __future__ import annotations
@@ -25,38 +48,56 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from bortkit.arch import ArchSpec
-from bortkit.data.corpus import Corpus, build_corpus
-from bortkit.pretrain.distill import OBJECTIVES, build_student
-from bortkit.pretrain.engine import pretrain
-from bortkit.pretrain.mlm import corpus_blocks
-from bortkit.pretrain.records import PretrainConfig
-from bortkit.pretrain.teacher import TeacherConfig, load_teacher, load_tokenizer
-from bortkit.records import Record, check_bool, check_choice, check_int, check_positive_int
+from bortkit.data.corpus import Corpus
+from bortkit.pretrain import teacher as teacher_lib
+from bortkit.pretrain.cache import CacheConfig, CachedOutputs, CacheSplit, TeacherCache, teacher_cache
+from bortkit.pretrain.distill import topk_kd_loss, topk_kl
+from bortkit.pretrain.init import INITS, init_student
+from bortkit.records import (
+    Record,
+    check_bool,
+    check_choice,
+    check_float,
+    check_positive,
+    check_positive_int,
+)
 from bortkit.search.evaluation import EvalResult
 from bortkit.theta import Theta
+from bortkit.utils import resolve_device
 
 logger = logging.getLogger(__name__)
 
-# PretrainConfig fields a `SurrogateConfig` sets itself (θ, the budget, no checkpoints), so
-# `options` may not name them.
-_OWN = ("steps", "batch_size", "lr", "warmup_ratio", "weight_decay", "seed", "objective",
-        "eval_every", "checkpoint_every", "seq_len", "eval_blocks")
+ERRORS = ("kl", "accuracy")
 # The surrogate's θ on CPU (project choice): a short run needs a larger lr than Bort's 1e-4.
-_CPU_THETA = Theta(seed=0, lr=1e-3, weight_decay=0.01, warmup_ratio=0.06, batch_size=16)
+_CPU_THETA = Theta(seed=0, lr=1e-3, weight_decay=0.01, warmup_ratio=0.06, batch_size=8)
 
 
 @dataclass(frozen=True)
 class SurrogateResult(Record):
-    """Surrogate error of one (ξ, θ): held-out masked-token error, loss, wall time."""
+    """One surrogate call: the error the config names, both errors, loss, cost.
+
+    Attributes:
+        error: the surrogate error e (`kl` or 1 − `accuracy`, by `SurrogateConfig.error`).
+        loss: held-out cross-entropy with the gold token over the restricted vocabulary.
+        seconds: training + evaluation wall time.
+        steps: training steps.
+        n_params: the student's parameters (restricted head included).
+        kl: the normalised KL error (0 = teacher, 1 = unigram).
+        accuracy: held-out masked-token accuracy over the restricted labels.
+        kl_nats: mean KL(teacher ‖ student) per held-out masked position, in nats.
+    """
 
     error: float
     loss: float
     seconds: float
     steps: int
     n_params: int
+    kl: float = float("nan")
+    accuracy: float = float("nan")
+    kl_nats: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -65,112 +106,280 @@ class SurrogateConfig(Record):
 
     Args:
         steps: the training budget N(ε, s) chosen by the FPTAS.
-        theta: θ: lr / warmup_ratio / weight_decay / batch_size (|B|) / seed. The default is
-            the surrogate's CPU setting (lr 1e-3, warm-up 6%, weight decay 0.01, |B| 16).
-        seq_len: tokens per sequence (≤ the spec's max positions).
-        eval_blocks: held-out blocks evaluated (the same first blocks for every candidate).
-        objective: "kd" (default, the final model's objective), "mlm" or "hidden".
-        teacher: the cached teacher used when `surrogate_error` is given none
-            (`TeacherConfig.smoke()` for the smoke teacher).
-        options: other `PretrainConfig` fields as ``((name, value), ...)`` (e.g. w_mlm,
-            temperature).
+        theta: θ: lr / warmup_ratio / weight_decay / batch_size (|B|) / seed (the student's
+            initialisation and dropout). Default: the surrogate's CPU setting (lr 1e-3,
+            warm-up 6%, weight decay 0.01, |B| 8).
+        error: "kl" (default) or "accuracy" (see the module doc).
+        init: "pca" (default), "random" or "inherit" (`bortkit.pretrain.init`).
+        freeze_embeddings: keep the embedding tables fixed during the bounded training.
+        temperature: T of the KD term (both distributions; the term is scaled by T²).
+        w_kd, w_mlm: weights of the KD term and of the gold cross-entropy.
+        grad_clip: max global gradient norm (None: off).
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+        cache: the teacher-output cache (`CacheConfig`; its teacher is the one distilled).
     """
 
-    steps: int = 40
+    steps: int = 100
     theta: Theta = _CPU_THETA
-    seq_len: int = 64
-    eval_blocks: int = 128
-    objective: str = "kd"
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    options: tuple[tuple[str, Any], ...] = ()
+    error: str = "kl"
+    init: str = "pca"
+    freeze_embeddings: bool = False
+    temperature: float = 1.0
+    w_kd: float = 1.0
+    w_mlm: float = 0.0
+    grad_clip: float | None = 1.0
+    device: str = "auto"
+    cache: CacheConfig = field(default_factory=CacheConfig)
 
     def __post_init__(self) -> None:
         check_positive_int("SurrogateConfig.steps", self.steps)
-        check_int("SurrogateConfig.seq_len", self.seq_len, minimum=8)
-        check_positive_int("SurrogateConfig.eval_blocks", self.eval_blocks)
-        check_choice("SurrogateConfig.objective", self.objective, OBJECTIVES)
-        for name, kind in (("theta", Theta), ("teacher", TeacherConfig)):
+        check_choice("SurrogateConfig.error", self.error, ERRORS)
+        check_choice("SurrogateConfig.init", self.init, INITS)
+        check_bool("SurrogateConfig.freeze_embeddings", self.freeze_embeddings)
+        check_positive("SurrogateConfig.temperature", self.temperature)
+        check_float("SurrogateConfig.w_kd", self.w_kd, low=0.0)
+        check_float("SurrogateConfig.w_mlm", self.w_mlm, low=0.0)
+        if self.w_kd == 0 and self.w_mlm == 0:
+            raise ValueError("SurrogateConfig: w_kd and w_mlm are both 0 (nothing to train)")
+        if self.grad_clip is not None:
+            check_positive("SurrogateConfig.grad_clip", self.grad_clip)
+        for name, kind in (("theta", Theta), ("cache", CacheConfig)):
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"SurrogateConfig.{name} must be a {kind.__name__}, got "
                                 f"{getattr(self, name)!r}")
-        object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
-        known = {f.name for f in dataclasses.fields(PretrainConfig)} - set(_OWN)
-        for name, _ in self.options:
-            check_choice("SurrogateConfig.options name", name, sorted(known))
 
     @classmethod
     def smoke(cls, **changes: Any) -> SurrogateConfig:
-        """Tiny sizes for tests and smoke runs: 4 steps of batch 4 on 32-token blocks, 8
-        held-out blocks, the smoke teacher; same code path."""
+        """Tiny sizes for tests and smoke runs: 4 steps of |B| 4 on the smoke cache (32-token
+        sequences, the smoke teacher); same code path."""
         smoke = {"steps": 4, "theta": dataclasses.replace(_CPU_THETA, batch_size=4),
-                 "seq_len": 32, "eval_blocks": 8, "teacher": TeacherConfig.smoke()}
+                 "cache": CacheConfig.smoke()}
         return cls(**{**smoke, **changes})
 
-    def pretrain_config(self) -> PretrainConfig:
-        """The `PretrainConfig` of the bounded run: θ, the budget, no checkpoints, one
-        held-out evaluation at the end."""
-        th = self.theta
-        return PretrainConfig(steps=self.steps, batch_size=th.batch_size, lr=th.lr,
-                              warmup_ratio=th.warmup_ratio, weight_decay=th.weight_decay,
-                              seed=th.seed, objective=self.objective, eval_every=0,
-                              checkpoint_every=0, seq_len=self.seq_len,
-                              eval_blocks=self.eval_blocks, **dict(self.options))
+
+# ---------------------------------------------------------------------------------------------
+# The cache, opened once per process.
+@functools.lru_cache(maxsize=4)
+def default_cache(config: CacheConfig) -> CachedOutputs:
+    """`teacher_cache(config).open()` (built if missing), once per process."""
+    return teacher_cache(config).open()
 
 
 @functools.lru_cache(maxsize=4)
-def default_teacher(config: TeacherConfig) -> tuple[Any, Any]:
-    """`bortkit.pretrain.teacher.load_teacher(config)`, once per process."""
-    return load_teacher(config)
+def default_teacher(config: teacher_lib.TeacherConfig) -> Any:
+    """The teacher model of `config` (``init="inherit"`` only), once per process."""
+    return teacher_lib.load_teacher(config)[0]
 
 
-@functools.lru_cache(maxsize=4)
-def default_corpus(seed: int = 0) -> Corpus:
-    """`bortkit.data.corpus.build_corpus(seed=seed)`, once per process."""
-    return build_corpus(seed=seed)
+@functools.lru_cache(maxsize=8)
+def _on_device(outputs: CachedOutputs, device: str) -> tuple[CacheSplit, CacheSplit, Any]:
+    """The train and held-out splits and the log unigram as tensors on `device`."""
+    import torch
+
+    log_u = torch.log(torch.as_tensor(outputs.unigram(), dtype=torch.float32)).to(device)
+    return outputs.split("train").to(device), outputs.split("heldout").to(device), log_u
+
+
+def stream_rows(split: CacheSplit, start: int, n: int) -> CacheSplit:
+    """Rows start … start + n − 1 of `split`, wrapping around after its last row."""
+    import torch
+
+    total = len(split)
+    start %= total
+    if start + n <= total:
+        return split.rows(start, start + n)
+    parts = [split.rows(start, total)]
+    left = n - (total - start)
+    while left > 0:
+        take = min(left, total)
+        parts.append(split.rows(0, take))
+        left -= take
+    offsets, base = [parts[0].offsets], parts[0].offsets[-1]
+    for p in parts[1:]:
+        offsets.append(p.offsets[1:] + base)
+        base = base + p.offsets[-1]
+    cat = torch.cat
+    return CacheSplit(cat([p.input_ids for p in parts]), cat([p.attention_mask for p in parts]),
+                      cat([p.masked for p in parts]), cat([p.labels for p in parts]),
+                      cat(offsets), cat([p.values for p in parts]),
+                      cat([p.indices for p in parts]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and evaluation.
+def student_logits(model: Any) -> Callable[[Any, Any, Any], Any]:
+    """`(input_ids, attention_mask, masked) -> (n_masked, K)` logits of a restricted student."""
+    def logits(input_ids: Any, attention_mask: Any, masked: Any) -> Any:
+        hidden = model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return model.cls(hidden[masked])
+
+    return logits
+
+
+@dataclass(frozen=True)
+class HeldoutMetrics(Record):
+    """Held-out metrics of a predictor against the cached teacher (see the module doc)."""
+
+    kl: float
+    kl_nats: float
+    accuracy: float
+    loss: float
+    n_positions: int
+    n_scored: int
+
+
+def heldout_metrics(logits_fn: Callable[[Any, Any, Any], Any], heldout: CacheSplit,
+                    log_unigram: Any, *, chunk: int = 64) -> HeldoutMetrics:
+    """Normalised KL, accuracy and loss of `logits_fn` on the held-out rows (tensors).
+
+    Args:
+        logits_fn: `(input_ids, attention_mask, masked) -> (n_masked, K)` logits.
+        heldout: the held-out `CacheSplit` as tensors on the predictor's device.
+        log_unigram: (K,) log of the unigram distribution (the normaliser's predictor).
+        chunk: rows per forward pass.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    kl_s = kl_u = ce = 0.0
+    correct = scored = positions = 0
+    with torch.inference_mode():
+        for start in range(0, len(heldout), chunk):
+            b = heldout.rows(start, min(start + chunk, len(heldout)))
+            z = logits_fn(b.input_ids, b.attention_mask, b.masked).float()  # (m, K)
+            if z.shape[0] == 0:
+                continue
+            kl_s += float(topk_kl(z, b.values, b.indices).sum())
+            kl_u += float(topk_kl(log_unigram.expand_as(z), b.values, b.indices).sum())
+            positions += int(z.shape[0])
+            gold = b.labels[b.masked]
+            keep = gold != -100
+            if bool(keep.any()):
+                ce += float(F.cross_entropy(z[keep], gold[keep], reduction="sum"))
+                correct += int((z[keep].argmax(-1) == gold[keep]).sum())
+                scored += int(keep.sum())
+    if positions == 0 or kl_u <= 0:
+        raise ValueError("heldout_metrics: no masked held-out position (or a teacher equal to "
+                         "the unigram predictor); build a larger cache")
+    return HeldoutMetrics(kl=kl_s / kl_u, kl_nats=kl_s / positions,
+                          accuracy=correct / scored if scored else float("nan"),
+                          loss=ce / scored if scored else float("nan"), n_positions=positions,
+                          n_scored=scored)
+
+
+def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def train_student(student: Any, batches: Callable[[int], CacheSplit], config: SurrogateConfig,
+                  *, device: str) -> list[float]:
+    """`config.steps` AdamW steps (linear warm-up, then linear decay) on `batches(step)`.
+
+    Args:
+        student: a restricted-head `BertForMaskedLM` (trained in place, on `device`).
+        batches: the batch of each step, as tensors on `device` (e.g. `stream_rows` of the
+            cached stream).
+        config: steps, θ, loss weights, gradient clipping.
+        device: where the student runs.
+
+    Returns:
+        The training loss of every step.
+    """
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    th = config.theta
+    student.to(device).train()
+    opt = torch.optim.AdamW(_param_groups(student, th.weight_decay), lr=th.lr)
+    sched = get_linear_schedule_with_warmup(opt, int(th.warmup_ratio * config.steps),
+                                            config.steps)
+    params = [p for p in student.parameters() if p.requires_grad]
+    logits_of = student_logits(student)
+    losses = []
+    with torch.random.fork_rng(devices=[device] if device.startswith("cuda") else []):
+        torch.manual_seed(th.seed)  # dropout
+        for step in range(config.steps):
+            b = batches(step)
+            z = logits_of(b.input_ids, b.attention_mask, b.masked)
+            parts = topk_kd_loss(z, b.values, b.indices, b.labels[b.masked], w_mlm=config.w_mlm,
+                                 w_kd=config.w_kd, temperature=config.temperature)
+            parts.total.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(parts.total.detach()))
+    student.eval()
+    return losses
 
 
 def surrogate_error(
     spec: ArchSpec,
     config: SurrogateConfig | None = None,
     *,
+    cache: TeacherCache | CachedOutputs | None = None,
     teacher: Any | None = None,
     tokenizer: Any | None = None,
     corpus: Corpus | None = None,
 ) -> SurrogateResult:
-    """Pretrain `spec` for `config.steps` steps with `config.theta`; its held-out error.
+    """Train `spec` for `config.steps` steps against the cached teacher; its held-out error.
 
     Args:
-        spec: the candidate architecture ξ (vocab_size must be the tokenizer's).
-        config: the call's budget, θ and sizes (`SurrogateConfig()` when None).
-        teacher, tokenizer: default: the cached `load_teacher(config.teacher)`.
-        corpus: a `bortkit.data.corpus.Corpus`; default `build_corpus()` (cached).
+        spec: the candidate architecture ξ (vocab_size: the tokenizer's).
+        config: the call's budget, θ and options (`SurrogateConfig()` when None).
+        cache: an opened or built teacher cache; default: `teacher_cache(config.cache, ...)`
+            with the arguments below (built once, then read from disk).
+        teacher: the teacher model (used to build the cache when it is missing, and by
+            ``init="inherit"``; default: `load_teacher(config.cache.teacher)`).
+        tokenizer, corpus: passed to `teacher_cache` (defaults: MiniLM's, `build_corpus()`).
 
     Returns:
-        SurrogateResult(error, loss, seconds, steps, n_params).
+        SurrogateResult(error, loss, seconds, steps, n_params, kl, accuracy, kl_nats).
     """
     if not isinstance(spec, ArchSpec):
         raise TypeError(f"spec must be an ArchSpec, got {type(spec).__name__}")
     config = config if config is not None else SurrogateConfig()
-    if config.seq_len > spec.max_position_embeddings:
-        raise ValueError(f"seq_len={config.seq_len} exceeds spec.max_position_embeddings="
-                         f"{spec.max_position_embeddings}")
-    if teacher is None and config.objective != "mlm":
-        teacher, default_tok = default_teacher(config.teacher)
-        tokenizer = tokenizer or default_tok
-    if tokenizer is None:
-        tokenizer = load_tokenizer()
-    corpus = corpus if corpus is not None else default_corpus(0)
-    cfg = config.pretrain_config()
-    blocks = corpus_blocks(corpus, tokenizer, seq_len=cfg.seq_len,
-                           max_heldout_blocks=cfg.eval_blocks)
+    if not isinstance(config, SurrogateConfig):
+        raise TypeError(f"config must be a SurrogateConfig, got {type(config).__name__}")
+    if config.cache.seq_len > spec.max_position_embeddings:
+        raise ValueError(f"the cache's seq_len={config.cache.seq_len} exceeds "
+                         f"spec.max_position_embeddings={spec.max_position_embeddings}")
+    device = resolve_device(config.device)
+    if cache is None and teacher is None and tokenizer is None and corpus is None:
+        outputs = default_cache(config.cache)
+    elif cache is None:
+        outputs = teacher_cache(config.cache, teacher=teacher, tokenizer=tokenizer,
+                                corpus=corpus).open()
+    else:
+        outputs = cache if isinstance(cache, CachedOutputs) else cache.open()
+    if config.init == "inherit" and teacher is None:
+        teacher = default_teacher(outputs.meta.config.teacher)
+    train, heldout, log_u = _on_device(outputs, device)
+    b = config.theta.batch_size
+    if config.steps * b > len(train):
+        logger.info("surrogate: %d steps × %d sequences pass %.1f times over the %d cached "
+                    "training sequences", config.steps, b, config.steps * b / len(train),
+                    len(train))
     t0 = time.perf_counter()
-    student = build_student(spec, tokenizer, seed=cfg.seed)
-    res = pretrain(student, cfg, tokenizer=tokenizer, train_blocks=blocks.train,
-                   heldout_blocks=blocks.heldout, teacher=teacher, progress=False)
+    student = init_student(spec, outputs.vocab, init=config.init, seed=config.theta.seed,
+                           pca=outputs.pca(), teacher=teacher,
+                           freeze_embeddings=config.freeze_embeddings,
+                           pad_token_id=outputs.meta.pad_token_id)
+    train_student(student, lambda step: stream_rows(train, step * b, b), config, device=device)
+    m = heldout_metrics(student_logits(student), heldout, log_u)
     seconds = time.perf_counter() - t0
-    logger.info("surrogate %s θ=%s: error %.4f loss %.4f in %.1fs", spec.label,
-                config.theta, res.final.error, res.final.loss, seconds)
-    return SurrogateResult(res.final.error, res.final.loss, seconds, config.steps, res.n_params)
+    error = m.kl if config.error == "kl" else 1.0 - m.accuracy
+    n_params = sum(p.numel() for p in student.parameters())
+    logger.info("surrogate %s θ=%s: e=%.4f (kl %.4f, acc %.4f) in %.1fs", spec.label,
+                config.theta.label, error, m.kl, m.accuracy, seconds)
+    return SurrogateResult(error=error, loss=m.loss, seconds=seconds, steps=config.steps,
+                           n_params=n_params, kl=m.kl, accuracy=m.accuracy, kl_nats=m.kl_nats)
 
 
 @dataclass(frozen=True)
@@ -183,32 +392,47 @@ class SurrogateEvaluator:
 
     Args:
         batch_size: |B|, sequences per training step.
-        seq_len: tokens per sequence (≤ the space's max positions).
-        eval_blocks: held-out blocks evaluated (the same blocks for every candidate).
-        objective: ``"kd"`` (the final model's objective), ``"mlm"`` or ``"hidden"``.
-        smoke: use the smoke-sized teacher (`TeacherConfig.smoke()`).
-        options: other `PretrainConfig` fields as ``((name, value), ...)``.
+        seq_len: tokens per sequence (the cache's; ≤ the space's max positions).
+        error: "kl" (default) or "accuracy".
+        init: "pca" (default), "random" or "inherit".
+        freeze_embeddings: keep the embedding tables fixed.
+        smoke: the smoke cache and teacher (`CacheConfig.smoke()`).
+        device: "auto", "cpu" or "cuda" (not part of `version`).
+        cache: the teacher-output cache settings (default: `CacheConfig(seq_len=seq_len)`, or
+            `CacheConfig.smoke(seq_len=seq_len)` with `smoke`).
     """
 
     batch_size: int = 8
     seq_len: int = 64
-    eval_blocks: int = 128
-    objective: str = "kd"
+    error: str = "kl"
+    init: str = "pca"
+    freeze_embeddings: bool = False
     smoke: bool = False
-    options: tuple[tuple[str, Any], ...] = ()
+    device: str = "auto"
+    cache: CacheConfig | None = None
 
     def __post_init__(self) -> None:
         check_bool("SurrogateEvaluator.smoke", self.smoke)
+        check_positive_int("SurrogateEvaluator.batch_size", self.batch_size)
         self.config(Theta(batch_size=self.batch_size), steps=1, seed=0)  # validates the rest
+
+    def cache_config(self) -> CacheConfig:
+        """The cache this evaluator reads."""
+        if self.cache is not None:
+            if self.cache.seq_len != self.seq_len:
+                raise ValueError(f"SurrogateEvaluator.seq_len={self.seq_len} but the cache's "
+                                 f"seq_len={self.cache.seq_len}")
+            return self.cache
+        return (CacheConfig.smoke(seq_len=self.seq_len) if self.smoke
+                else CacheConfig(seq_len=self.seq_len))
 
     @property
     def version(self) -> str:
-        extra = "".join(f",{k}={v}" for k, v in self.options)
-        return (
-            f"surrogate-v1(batch_size={self.batch_size},seq_len={self.seq_len},"
-            f"eval_blocks={self.eval_blocks},objective={self.objective},"
-            f"smoke={self.smoke}{extra})"
-        )
+        c = self.cache_config()
+        cache = ",".join(f"{k}={v}" for k, v in c.key_fields().items())
+        return (f"surrogate-v2(batch_size={self.batch_size},error={self.error},init={self.init},"
+                f"freeze_embeddings={self.freeze_embeddings},smoke={self.smoke},"
+                f"teacher={c.teacher.key()},cache({cache}))")
 
     def config(self, theta: Theta, *, steps: int, seed: int) -> SurrogateConfig:
         """The `SurrogateConfig` of one evaluation."""
@@ -216,9 +440,8 @@ class SurrogateEvaluator:
             raise TypeError(f"theta must be a bortkit.theta.Theta, got {theta!r}")
         return SurrogateConfig(
             steps=steps, theta=dataclasses.replace(theta, seed=seed, batch_size=self.batch_size),
-            seq_len=self.seq_len, eval_blocks=self.eval_blocks, objective=self.objective,
-            teacher=TeacherConfig.smoke() if self.smoke else TeacherConfig(),
-            options=self.options)
+            error=self.error, init=self.init, freeze_embeddings=self.freeze_embeddings,
+            device=self.device, cache=self.cache_config())
 
     def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult:
         """Train ξ = `spec` for `steps` steps with θ and the `seed`; its surrogate error."""
@@ -227,10 +450,16 @@ class SurrogateEvaluator:
 
 
 __all__ = [
+    "ERRORS",
+    "HeldoutMetrics",
     "SurrogateConfig",
     "SurrogateEvaluator",
     "SurrogateResult",
-    "default_corpus",
+    "default_cache",
     "default_teacher",
+    "heldout_metrics",
+    "stream_rows",
+    "student_logits",
     "surrogate_error",
+    "train_student",
 ]

@@ -3,14 +3,17 @@
 An evaluator trains candidate ξ with hyperparameters θ (a `bortkit.theta.Theta`) for a bounded
 number of steps and returns an `EvalResult(error, loss, seconds)`. Two exist:
 
-* `bortkit.pretrain.surrogate.SurrogateEvaluator` (real runs): KD pretraining for `steps` steps
-  on the real corpus, error = held-out masked-token error rate (DESIGN.md, project choice 3).
-  It lives with the pretraining stage, so that the search never imports torch.
-* `SyntheticEvaluator` (here): a deterministic, smooth *teaching stand-in* with the AB^nC-like
-  "error correspondence" built in (error falls monotonically with encoder size, rises when a
-  large model is under-trained, and is mildly sensitive to θ and the head count), plus seeded
-  noise. It costs microseconds, so tests, the smoke notebook and the teaching demo use it. Its
-  numbers are not measurements of anything.
+* `bortkit.pretrain.surrogate.SurrogateEvaluator` (real runs): bounded KD pretraining for
+  `steps` steps on the real corpus and its held-out surrogate error (see that module for the
+  error's definition). It lives with the pretraining stage, so that the search never imports
+  torch.
+* `SyntheticEvaluator` (here): a deterministic *teaching stand-in* that costs microseconds, so
+  tests, the smoke notebook and the teaching demo use it. Its numbers are not measurements of
+  anything. Two surfaces: ``"size"`` (default) has the AB^nC-like "error correspondence" built
+  in (error falls monotonically with encoder size, rises when a large model is under-trained,
+  and is mildly sensitive to θ and the head count); ``"shape"`` breaks it on purpose (a
+  seeded factor per shape, so near-equal sizes get very different errors), which the FPTAS's
+  assumption audit must flag.
 
 Evaluators are picklable (so process and Dask executors can ship them) and expose `version`,
 which is part of every store key: changing an evaluator's settings never reuses stale results.
@@ -27,8 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from bortkit.arch import ArchSpec, count_ops, layer_params
-from bortkit.records import Record
+from bortkit.records import Record, check_choice, check_float
 from bortkit.theta import Theta
+
+SURFACES = ("size", "shape")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ def _unit_normal(*parts: Any) -> float:
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)  # Box-Muller
 
 
+def _unit_uniform(*parts: Any) -> float:
+    """A uniform draw in [0, 1) that depends only on `parts`."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "big") / 2**64
+
+
 @dataclass(frozen=True)
 class SyntheticEvaluator:
     """A deterministic, smooth error model standing in for training (teaching and tests only).
@@ -85,6 +96,8 @@ class SyntheticEvaluator:
         gamma: learning-rate sensitivity γ.
         delta: head-dimension sensitivity δ.
         noise: relative standard deviation of the seeded noise.
+        surface: ``"size"`` (error correspondence holds) or ``"shape"`` (it fails).
+        roughness: the spread of the shape factor (``surface="shape"`` only).
         sleep_s: real seconds to sleep per evaluation (to make resume tests observable).
         log_path: if set, one line ``<key>\\n`` is appended (and fsynced) when each evaluation
             starts; tests count evaluations with it.
@@ -97,14 +110,23 @@ class SyntheticEvaluator:
     gamma: float = 0.05
     delta: float = 0.01
     noise: float = 0.005
+    surface: str = "size"
+    roughness: float = 1.0
     sleep_s: float = 0.0
     log_path: str | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        check_choice("SyntheticEvaluator.surface", self.surface, SURFACES)
+        check_float("SyntheticEvaluator.roughness", self.roughness, low=0.0)
+
     @property
     def version(self) -> str:
+        # The "size" surface keeps the version it always had, so stored results stay valid.
+        shape = (f",surface=shape,roughness={self.roughness}" if self.surface == "shape"
+                 else "")
         return (
             f"synthetic-v1(floor={self.floor},alpha={self.alpha},size_scale={self.size_scale},"
-            f"tau={self.tau},gamma={self.gamma},delta={self.delta},noise={self.noise})"
+            f"tau={self.tau},gamma={self.gamma},delta={self.delta},noise={self.noise}{shape})"
         )
 
     def error(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> float:
@@ -119,6 +141,8 @@ class SyntheticEvaluator:
         # (seed, decay, warm-up, batch size) change no number.
         z = _unit_normal(spec.to_dict(), {"lr": theta.lr}, int(steps), int(seed))
         e = (self.floor + reducible) * (1.0 + self.noise * z)
+        if self.surface == "shape":
+            e *= math.exp(self.roughness * (_unit_uniform("shape", spec.dai) - 0.5))
         return min(max(e, 1e-4), 0.9999)
 
     def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult:
@@ -139,6 +163,7 @@ class SyntheticEvaluator:
 
 
 __all__ = [
+    "SURFACES",
     "EvalResult",
     "Evaluator",
     "SyntheticEvaluator",

@@ -4,20 +4,33 @@ The papers' algorithm listing is not available (see reference/bort-papers.md §2
 the project's reconstruction. Every step below is tagged SOURCED (stated by a source, with the
 reference of bort-papers.md) or PROJECT CHOICE (ours, exposed as a field of `FptasConfig`):
 
-1. p(ξ), i(ξ) exactly for all of Ξ (analytic polynomials; O(|Ξ|)).      SOURCED [S6]
-2. T = the maximum point; p_T, i_T = max p, max i over Ξ (or a preset).   SOURCED [S2, S15]
-3. ε-trimming: order Ξ by cost, group consecutive candidates whose p and
-   i lie within a (1+ε) factor of the group's first; train one
-   representative per group.                          SOURCED in spirit [S6]; rule = CHOICE
-4. Budget N = ceil(c / (ε · s^{3/2})) steps per (ξ, θ), clamped to
-   [min_steps, max_steps], or an explicit `steps`.   complexity SOURCED [S2]; N = CHOICE
-5. W(ξ, θ) = ((p_T − p)/p_T)·((i_T − i)/i_T) / max(e, 1e-7); best θ.       [S15], UNVERIFIED
-6. Return argmax_ξ W — and the (p, i, e) Pareto front of all trained.  INFERRED / CHOICE
+1. p(ξ), i(ξ) exactly for all of Ξ (analytic polynomials; O(|Ξ|)); p counts the
+   effective (non-embedding) parameters by default, for Ξ and T alike (`param_count`).
+   Status: polynomials SOURCED [S6]; "effective size" [S3] and AB^nC's cheap input/output
+   layers [S14]; the default is a measured PROJECT CHOICE (docs/design/search.md).
+2. T = the maximum point: p_T, i_T = max p, max i over Ξ (or a preset that dominates Ξ).
+   Status: SOURCED [S2, S15]; the preset option is a PROJECT CHOICE.
+3. ε-trimming: within each head count A, order by cost and group consecutive candidates whose
+   p and i lie within a (1+ε) factor of the group's first; one representative per group.
+   Status: "partition the ordered space every ε, keep a representative" SOURCED in spirit
+   [S6]; the rule, and never merging A (`trim.group_key` says why), PROJECT CHOICE.
+4. Budget N = ceil(c / (ε · s^{3/2})) steps per (ξ, θ), clamped, or an explicit `steps`.
+   Status: the 1/(ε s^{3/2}) shape SOURCED from (b)'s running time [S2]; c, clamp: CHOICE.
+5. W(ξ, θ) = ((p_T − p)/p_T)·((i_T − i)/i_T) / max(e, 1e-7); the best θ per candidate.
+   Status: third-party reading of (b) [S15], UNVERIFIED.
+6. Return argmax_ξ W over the representatives.  Status: INFERRED (Alg. 1's last line).
+7. The assumption audit: train a seeded `audit_fraction` of the other members; per group,
+   W(representative) / W(best audited member) against 1 − ε (`bortkit.search.audit`).
+   Step 6 ignores them. Status: the 1 − ε bound for AB^nC instances is SOURCED [S2]; measuring
+   it is a PROJECT CHOICE.
+8. Untrained members inherit their representative's e (marked ``inherited``); the (p, i, e)
+   Pareto front of every candidate with an e.  Status: PROJECT CHOICE (DESIGN.md choice 4).
 
-The pieces of each step are pure functions in `bortkit.search.trim`; the inputs are an
-`FptasConfig` (`bortkit.search.config`), the output an `FptasResult` (`bortkit.search.result`),
-saved into a run folder by `save_result` and read back by `load_result` (the stage's hand-off).
-This module imports neither torch nor plotly; the evaluator does the training.
+The pieces of each step are pure functions in `bortkit.search.trim` and `bortkit.search.audit`;
+the inputs are an `FptasConfig` (`bortkit.search.config`), the output an `FptasResult`
+(`bortkit.search.result`), saved into a run folder by `save_result` and read back by
+`load_result` (the stage's hand-off). This module imports neither torch nor plotly; the
+evaluator does the training.
 """
 
 from __future__ import annotations
@@ -31,14 +44,14 @@ from typing import Mapping, Sequence
 
 from bortkit import records
 from bortkit.arch import PRESETS, count_params
-from bortkit.search import pareto, sweep
+from bortkit.search import audit, pareto, sweep
 from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import EvalResult, Evaluator
 from bortkit.search.executors import Executor
 from bortkit.search.result import Candidate, FptasResult, Trial
 from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store
-from bortkit.search.trim import maximum_point, objectives, trim, w_coefficient
+from bortkit.search.trim import group_key, maximum_point, objectives, trim, w_coefficient
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +74,13 @@ def assemble(
     trained: Mapping[int, list[tuple[EvalResult, bool]]],
     n_cached: int,
     started: float,
+    audited: Sequence[int] = (),
 ) -> FptasResult:
-    """Build the `FptasResult`: W per trial, best θ, argmax W, and the Pareto front.
+    """Build the `FptasResult`: W per trial, best θ, argmax W, inheritance, front and audit.
 
     Shared by `search` and the baselines, so that every method chooses and measures alike.
+    `trained` maps candidate index → its results per θ (representatives and `audited` members);
+    the choice is made among the trained candidates that are not `audited`.
     """
     specs = space.specs()
     n = seq_len_for(space, config)
@@ -72,36 +88,54 @@ def assemble(
     p_t, i_t = maximum_point([p for p, _ in pi], [i for _, i in pi], name=config.maximum_point,
                              param_count=config.param_count, seq_len=n)
     group_of = {k: g for g, members in enumerate(groups) for k in members}
+    audited_set = set(audited)
+
+    def trials_of(k: int, source: int, *, inherited: bool) -> tuple[Trial, ...]:
+        # SOURCED [S15]: W per θ; the candidate keeps the best over Θ (Candidate.best). An
+        # inherited candidate re-scores its representative's errors with its own p and i.
+        p, i = pi[k]
+        return tuple(
+            Trial(theta=theta, error=r.error, loss=r.loss,
+                  seconds=0.0 if inherited else r.seconds,
+                  w=w_coefficient(p, i, r.error, p_t=p_t, i_t=i_t), cached=hit)
+            for theta, (r, hit) in zip(config.theta, trained.get(source, []))
+        )
+
     cands = []
     for k, spec in enumerate(specs):
-        p, i = pi[k]
-        trials = tuple(
-            Trial(theta=theta, error=r.error, loss=r.loss, seconds=r.seconds,
-                  w=w_coefficient(p, i, r.error, p_t=p_t, i_t=i_t), cached=hit)
-            for theta, (r, hit) in zip(config.theta, trained.get(k, []))
-        )  # SOURCED [S15]: W per θ; the candidate keeps the best over Θ (Candidate.best)
         g = group_of[k]
-        cands.append(Candidate(k, spec, p, i, g, reps[g], trials,
-                               config.budget_steps if trials else None))
-    done = [c for c in cands if c.trained]
+        own = k in trained
+        # PROJECT CHOICE (step 8): an untrained member inherits its trained representative's e.
+        inherited = not own and reps[g] in trained
+        trials = trials_of(k, k if own else reps[g], inherited=inherited)
+        cands.append(Candidate(k, spec, *pi[k], g, reps[g], trials,
+                               config.budget_steps if own else None,
+                               audited=k in audited_set, inherited=inherited))
+    done = [c for c in cands if c.trained and not c.audited]
     if not done:
         raise ValueError("no candidate was trained; nothing to choose from")
     # INFERRED (Alg. 1, last line): return argmax_ξ W*(ξ); ties go to the cheapest index order.
     chosen = max(done, key=lambda c: (c.w, -c.index))
-    # PROJECT CHOICE 4: the 3-objective front of everything trained, normalised hypervolume.
-    pts = [(c.params, c.ops, c.error) for c in done]
-    fr = pareto.front(pts, names=OBJECTIVES)
-    fr = dataclasses.replace(fr, indices=tuple(done[j].index for j in fr.indices))
+    # PROJECT CHOICE 4: the 3-objective front of every candidate with an e (trained or
+    # inherited), normalised hypervolume.
+    known = [c for c in cands if c.trials]
+    fr = pareto.front([(c.params, c.ops, c.error) for c in known], names=OBJECTIVES)
+    fr = dataclasses.replace(fr, indices=tuple(known[j].index for j in fr.indices))
     n_weights = count_params(PRESETS[config.maximum_point]).total if config.maximum_point != \
         "grid" else max(p for p, _ in pi)
     complexity = len(specs) + n_weights * (
         1 + len(config.theta) * config.batch_size * len(specs) / (config.epsilon * config.s**1.5)
     )  # SOURCED [S2]: O(|Ξ| + |W*_T| (1 + |Θ||B||Ξ| / (ε s^{3/2})))
+    checked = audit.audit(groups, reps, tuple(audited),
+                          {c.index: c.w for c in cands if c.trained},
+                          fraction=config.audit_fraction, seed=config.audit_seed,
+                          epsilon=config.epsilon)
     return FptasResult(
         method=method, space=space, config=config, evaluator=evaluator.version, chosen=chosen,
         candidates=tuple(cands), groups=groups, p_t=p_t, i_t=i_t,
         budget_steps=config.budget_steps, bound=1.0 - config.epsilon, complexity=complexity,
         front=fr, n_cached=n_cached, wall_seconds=time.perf_counter() - started,
+        audit=checked,
     )
 
 
@@ -143,24 +177,31 @@ def search(
     # Step 2, SOURCED [S2, S15]: the maximum point T (validated: it dominates every candidate).
     maximum_point(params, ops, name=config.maximum_point, param_count=config.param_count,
                   seq_len=n)
-    # Step 3, SOURCED in spirit [S6], rule = PROJECT CHOICE: ε-trimming; train representatives.
+    # Step 3, SOURCED in spirit [S6], rule = PROJECT CHOICE: ε-trimming within each head count
+    # (trim.group_key says why A is never merged); train the representatives.
     if trim_space:
         groups, reps = trim(params, ops, epsilon=config.epsilon, order=config.order,
-                            representative=config.representative)
+                            representative=config.representative,
+                            keys=[group_key(s) for s in specs])
     else:
         groups, reps = tuple((k,) for k in range(len(specs))), tuple(range(len(specs)))
-    logger.info("%s: %d candidates, %d trained, budget %d steps", space.name, len(specs),
-                len(reps), config.budget_steps)
+    # Step 7, PROJECT CHOICE: the audit's members, drawn now (they depend only on the groups),
+    # trained after the representatives in the same sweep so executors run them in parallel.
+    audited = audit.sample_members(groups, reps, fraction=config.audit_fraction,
+                                   seed=config.audit_seed)
+    logger.info("%s: %d candidates, %d representatives + %d audited, budget %d steps",
+                space.name, len(specs), len(reps), len(audited), config.budget_steps)
     # Steps 4-5, SOURCED loop over Θ [S15] with the bounded budget N(ε, s) (PROJECT CHOICE).
+    todo = [*reps, *audited]
     results, n_cached = sweep.evaluate_candidates(
-        [specs[k] for k in reps], thetas=config.theta, steps=config.budget_steps,
+        [specs[k] for k in todo], thetas=config.theta, steps=config.budget_steps,
         seed=config.seed, space_name=space.name, evaluator=evaluator, store=store,
         executor=executor, progress=progress)
-    trained = {k: results[j] for j, k in enumerate(reps)}
-    # Step 6: W, best θ, argmax, front.
+    trained = {k: results[j] for j, k in enumerate(todo)}
+    # Steps 5-8: W, best θ, argmax over the representatives, inheritance, front, audit.
     return assemble("fptas" if trim_space else "exhaustive", space, config, evaluator,
                     groups=groups, reps=reps, trained=trained, n_cached=n_cached,
-                    started=started)
+                    started=started, audited=audited)
 
 
 def save_result(result: FptasResult, out: str | os.PathLike[str]) -> Path:
@@ -173,10 +214,11 @@ def save_result(result: FptasResult, out: str | os.PathLike[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     result.save(out)
     columns = ("index", "label", "D", "A", "H", "I", "params", "ops", "group", "trained",
-               "error", "w", "theta")
+               "error", "w", "theta", "audited", "inherited")
     lines = [",".join(columns)]
     for row in result.rows():
-        row["trained"] = int(row["trained"])
+        for flag in ("trained", "audited", "inherited"):
+            row[flag] = int(row[flag])
         lines.append(",".join("" if row[k] is None else str(row[k]) for k in columns))
     records.atomic_write_text(out / "candidates.csv", "\n".join(lines) + "\n")
     return out

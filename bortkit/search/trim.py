@@ -8,14 +8,17 @@ change when the reading of the papers changes; the flow that calls them lives in
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Hashable, Sequence
 
 from bortkit.arch import PRESETS, ArchSpec, count_ops, count_params
 
 E_FLOOR = 1e-7  # [S15] adds 1e-7 to e to avoid dividing by zero; we take max(e, 1e-7).
 ORDERS = ("p", "i", "pi")
 REPRESENTATIVES = ("cheapest", "costliest")
-PARAM_COUNTS = ("total", "effective", "mlm_total")
+# "effective" (no embeddings) first: the default, see `FptasConfig.param_count` and
+# docs/design/search.md for the measured argument (embeddings are 78-98% of total p on the CPU
+# space, so total p mostly measures H through V·H and W's p factor barely sees depth or I).
+PARAM_COUNTS = ("effective", "total", "mlm_total")
 
 
 def training_budget(
@@ -34,15 +37,17 @@ def training_budget(
     return int(min(max(n, min_steps), max_steps))
 
 
-def objectives(
-    spec: ArchSpec, *, param_count: str = "total", seq_len: int = 128
-) -> tuple[int, int]:
-    """(p(ξ), i(ξ)): exact parameter count and analytic operation count (step 1, SOURCED [S6])."""
+def objectives(spec: ArchSpec, *, param_count: str, seq_len: int = 128) -> tuple[int, int]:
+    """(p(ξ), i(ξ)): exact parameter count and analytic operation count (step 1, SOURCED [S6]).
+
+    `param_count` has no default on purpose: the candidates, the maximum point T and so W must
+    use the same count (`FptasConfig.param_count` decides it once).
+    """
     return getattr(count_params(spec), param_count), count_ops(spec, seq_len=seq_len).total
 
 
 def maximum_point(
-    params: Sequence[int], ops: Sequence[int], *, name: str = "grid", param_count: str = "total",
+    params: Sequence[int], ops: Sequence[int], *, name: str = "grid", param_count: str,
     seq_len: int = 128,
 ) -> tuple[int, int]:
     """(p_T, i_T) of the maximum point, checked to dominate every candidate.
@@ -63,6 +68,22 @@ def maximum_point(
     return p_t, i_t
 
 
+def group_key(spec: ArchSpec) -> int:
+    """The key ε-trimming never merges across: the head count A.
+
+    Why (PROJECT CHOICE, tied to the papers): trimming stands on AB^nC's error correspondence,
+    "candidates of near-equal size have near-equal error", so one representative can speak for
+    its group [S6]. A enters neither p (heads split H, they add no weights) nor i beyond the
+    A·n² softmax term, so a cost-only rule always puts shapes that differ only in A in one
+    group, and the representative's A decides for all of them; yet A changes what is learnt
+    (head dimension H/A) without changing size, so the correspondence says nothing across A.
+    The paper's own result is A = 8 among A ∈ {4, 8, 12, 16} at D4-H1024-I768 (Bort), so its
+    search must have measured several head counts. Splitting by A keeps every head count of Ξ
+    searched at the cost of at most |A values| × as many groups.
+    """
+    return spec.num_attention_heads
+
+
 def trim(
     params: Sequence[int],
     ops: Sequence[int],
@@ -70,19 +91,31 @@ def trim(
     epsilon: float,
     order: str = "p",
     representative: str = "cheapest",
+    keys: Sequence[Hashable] | None = None,
 ) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
     """ε-trimming: groups of near-equal cost and one representative per group.
 
     SOURCED in spirit [S6]: the AB^nC ordering lets one "partition the space every ε" and keep
-    a representative. PROJECT CHOICE (the rule): sort by `order`; walk the sorted list and open
-    a new group whenever a candidate's p or i leaves [1/(1+ε), 1+ε] × the group's first
-    member's. The representative is the group's first ("cheapest") or last member.
+    a representative. PROJECT CHOICE (the rule): sort by `order`; walk the sorted list and add
+    a candidate to the open group of its key (`keys[k]`; `group_key` gives the head count A)
+    while its p and i stay within [1/(1+ε), 1+ε] × that group's first member's, else open a new
+    group for that key. Candidates of different keys never share a group. The representative
+    is the group's first ("cheapest") or last member.
+
+    Args:
+        params, ops: p and i of each candidate.
+        epsilon: ε ∈ (0, 1).
+        order: ``"p"`` (by (p, i)), ``"i"`` (by (i, p)) or ``"pi"`` (by p·i).
+        representative: ``"cheapest"`` or ``"costliest"``.
+        keys: per candidate, the key groups never cross (None: one key for all).
 
     Returns:
-        (groups, representatives): groups as tuples of candidate indices in sorted order, and
-        the representative index of each group.
+        (groups, representatives): groups as tuples of candidate indices in sorted order,
+        numbered in the order they open, and the representative index of each group.
     """
     n = len(params)
+    if keys is not None and len(keys) != n:
+        raise ValueError(f"trim: {len(keys)} keys for {n} candidates")
     if order == "p":
         key = lambda k: (params[k], ops[k], k)  # noqa: E731
     elif order == "i":
@@ -91,14 +124,16 @@ def trim(
         key = lambda k: (params[k] * ops[k], k)  # noqa: E731
     hi = 1.0 + epsilon
     groups: list[list[int]] = []
+    open_group: dict[Hashable, list[int]] = {}  # the group each key currently adds to
     for k in sorted(range(n), key=key):
-        if groups:
-            first = groups[-1][0]
-            rp, ri = params[k] / params[first], ops[k] / ops[first]
+        g = open_group.get(None if keys is None else keys[k])
+        if g is not None:
+            rp, ri = params[k] / params[g[0]], ops[k] / ops[g[0]]
             if 1 / hi <= rp <= hi and 1 / hi <= ri <= hi:
-                groups[-1].append(k)
+                g.append(k)
                 continue
         groups.append([k])
+        open_group[None if keys is None else keys[k]] = groups[-1]
     pick = 0 if representative == "cheapest" else -1
     return tuple(tuple(g) for g in groups), tuple(g[pick] for g in groups)
 
@@ -113,6 +148,7 @@ __all__ = [
     "ORDERS",
     "PARAM_COUNTS",
     "REPRESENTATIVES",
+    "group_key",
     "maximum_point",
     "objectives",
     "training_budget",

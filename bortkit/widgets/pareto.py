@@ -1,7 +1,9 @@
 """Pareto explorer for an FPTAS run: filter, preview ε-trimming, inspect and export candidates.
 
 `ParetoExplorer(result)` builds, from `bortkit.plots.pareto`'s record, a plotly `FigureWidget`
-of all of Ξ in the (p, i) plane coloured by surrogate error, plus ipywidgets controls. Stable
+of all of Ξ in the (p, i) plane, the trained candidates coloured by surrogate error and the
+others hollow (their hover gives the e they inherit from their representative), plus
+ipywidgets controls. Stable
 attributes (a browser test drives them):
 
 * `figure`: the `FigureWidget`; traces in `TRACES` order, each point's `customdata` is its
@@ -27,7 +29,7 @@ from typing import Any, Sequence
 
 from bortkit.plots.pareto import pareto_data
 from bortkit.search.result import Candidate, FptasResult
-from bortkit.search.trim import trim
+from bortkit.search.trim import group_key, trim
 
 TRACES = ("trained", "not trained", "kept at ε", "Pareto front", "selected")
 
@@ -41,7 +43,7 @@ def filter_indices(
 ) -> list[int]:
     """Candidate indices within the ranges (params in M, ops in GFLOP, error as a fraction).
 
-    An error range excludes untrained candidates (their error is unknown).
+    An error range keeps only trained candidates (an inherited e is not a measurement).
     """
     out = []
     for c in result.candidates:
@@ -50,7 +52,7 @@ def filter_indices(
             continue
         if ops and not ops[0] <= i <= ops[1]:
             continue
-        if error and (c.error is None or not error[0] <= c.error <= error[1]):
+        if error and (not c.trained or not error[0] <= c.error <= error[1]):
             continue
         out.append(c.index)
     return out
@@ -60,18 +62,24 @@ def trim_preview(result: FptasResult, epsilon: float) -> tuple[int, ...]:
     """The representatives the run's trimming rule would train at `epsilon` (all of Ξ)."""
     cfg = result.config
     _, reps = trim([c.params for c in result.candidates], [c.ops for c in result.candidates],
-                   epsilon=epsilon, order=cfg.order, representative=cfg.representative)
+                   epsilon=epsilon, order=cfg.order, representative=cfg.representative,
+                   keys=[group_key(c.spec) for c in result.candidates])
     return tuple(sorted(reps))
 
 
 def card_text(c: Candidate) -> str:
-    """One line per field: D, A, H, I, p, i, e, W, θ (e, W, θ are "—" when not trained)."""
+    """One line per field: D, A, H, I, p, i, e, W, θ.
+
+    e, W, θ are "—" when the candidate has no e; an inherited e says so and whose it is.
+    """
     s = c.spec
     e = "—" if c.error is None else f"{c.error:.4f}"
     w = "—" if c.w is None else f"{c.w:.4g}"
     theta = "—" if c.theta is None else c.theta.label
+    note = (f"\n(not trained: e inherited from representative #{c.representative})"
+            if c.inherited else "\n(trained by the audit)" if c.audited else "")
     return (f"{s.label}\nD={s.D} A={s.A} H={s.H} I={s.I}\n"
-            f"p={c.params:,} i={c.ops:,}\ne={e} W={w}\nθ={theta}")
+            f"p={c.params:,} i={c.ops:,}\ne={e} W={w}\nθ={theta}{note}")
 
 
 def export_config(c: Candidate, folder: str | os.PathLike[str]) -> Path:
@@ -113,7 +121,7 @@ class ParetoExplorer:
                         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)))
         f = self.figure.data
         f[0].marker = dict(size=9, color=[], colorscale="Viridis", colorbar=dict(title="e"))
-        f[1].marker = dict(size=6, color="lightgray")
+        f[1].marker = dict(size=7, color="gray", symbol="circle-open")  # not measured
         f[2].marker = dict(size=15, color="rgba(0,0,0,0)", line=dict(width=2, color="orange"))
         f[3].marker = dict(size=5, color="black", symbol="cross")
         f[4].marker = dict(size=16, color="red", symbol="star")
@@ -122,7 +130,7 @@ class ParetoExplorer:
                  arrowhead=2, ax=30, ay=-30)
             for name, k in d.landmarks.items()
         ]
-        errors = [e for e in d.error if e is not None]
+        errors = [d.error[k] for k in d.trained]
         slider = dict(continuous_update=False, readout_format=".3g",
                       layout=w.Layout(width="420px"))
         self.params_range = w.FloatRangeSlider(description="p (M)", value=_range(d.params_m),
@@ -160,7 +168,8 @@ class ParetoExplorer:
         """Indices passing the current filters (untrained ones ignore the error filter)."""
         kw = dict(params=self.params_range.value, ops=self.ops_range.value)
         trained = filter_indices(self.result, error=self.error_range.value, **kw)
-        untrained = [k for k in filter_indices(self.result, **kw) if self.data.error[k] is None]
+        measured = set(self.data.trained)
+        untrained = [k for k in filter_indices(self.result, **kw) if k not in measured]
         return sorted(trained + untrained)
 
     def _set(self, trace: int, idx: Sequence[int], color: bool = False) -> None:
@@ -176,9 +185,9 @@ class ParetoExplorer:
 
     def refresh(self) -> None:
         """Redraw every trace from the filters, the ε preview and the selection."""
-        vis = self.visible()
-        self._set(0, [k for k in vis if self.data.error[k] is not None], color=True)
-        self._set(1, [k for k in vis if self.data.error[k] is None])
+        vis, measured = self.visible(), set(self.data.trained)
+        self._set(0, [k for k in vis if k in measured], color=True)
+        self._set(1, [k for k in vis if k not in measured])
         self._set(3, [k for k in self.data.front if k in set(vis)])
         self._update_trim()
         self._set(4, [] if self.selected is None else [self.selected])

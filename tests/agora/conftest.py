@@ -7,6 +7,8 @@ import functools
 
 import pytest
 
+from bortkit.embed import hidden_state_embeddings
+
 TEXTS = [
     "a gripping , beautifully acted film about grief",
     "the plot is thin and the jokes fall flat",
@@ -29,8 +31,6 @@ def tiny(tokenizer):
     """(tokenizer, a tiny random BertForMaskedLM, an embedder over a tiny random BertModel)."""
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertModel
-
-    from bortkit.embed import hidden_state_embeddings
 
     cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
                      num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)

@@ -115,3 +115,14 @@ def test_thetas_validation():
     assert len(torus.torus_thetas(3)) == 3
     with pytest.raises(ValueError, match="n must be"):
         torus.torus_thetas(0)
+
+
+def test_cli_agora_toy_writes_the_run_and_figures(tmp_path, capsys):
+    from bortkit.cli import main
+
+    out = tmp_path / "agora"
+    assert main(["agora", "--toy", "--smoke", "--thetas", "4", "--out", str(out), "--json"]) == 0
+    run = torus.TorusRun.load(out / "agora_result.json")
+    assert len(run.result.rounds[0].thetas) == 4 and run.data.dev_x.shape == (60, 3)
+    assert (out / "accuracy.html").is_file() and (out / "rounds.html").is_file()
+    assert '"kind": "torus"' in capsys.readouterr().out

@@ -14,6 +14,7 @@ from bortkit.search.space import SearchSpace
 
 RESULT = fptas.search(SearchSpace.cpu_default(), FptasConfig(epsilon=0.25, steps=30),
                       evaluator=SyntheticEvaluator(), progress=False)
+REPS = tuple(sorted({c.representative for c in RESULT.candidates}))
 
 
 def test_reference_shapes_on_the_paper_space_are_bort_and_bert_base():
@@ -28,8 +29,12 @@ def test_pareto_data_record():
     d = pp.pareto_data(RESULT)
     assert len(d.labels) == RESULT.n_space == 81
     assert d.trained == tuple(c.index for c in RESULT.trained)
+    assert d.audited and set(d.audited) <= set(d.trained)
     assert d.front == RESULT.front.indices and d.chosen == RESULT.chosen.index
-    assert all((d.error[k] is None) == (k not in d.trained) for k in range(81))
+    # every member of Ξ has an e here: measured, or inherited from its representative
+    assert sorted(d.trained + d.inherited) == list(range(81))
+    for k in d.inherited:
+        assert d.error[k] == d.error[d.representative[k]] and k not in d.trained
     assert d.params_m[0] == RESULT.candidates[0].params / 1e6
     assert set(d.landmarks) == {"Bort-like", "BERT-like"}
 
@@ -38,21 +43,31 @@ def test_3d_figure_traces_match_the_record():
     d = pp.pareto_data(RESULT)
     fig = pp.pareto_3d_figure(RESULT)
     by_name = {t.name: t for t in fig.data}
-    assert len(by_name["Pareto front"].x) == len(RESULT.front)
-    assert len(by_name["trained (dominated)"].x) == RESULT.n_trained - len(RESULT.front)
+    front = by_name["Pareto front"]
+    assert len(front.x) == len(RESULT.front)
+    assert list(front.marker.color) == [d.error[k] for k in d.front]  # coloured by e
+    assert list(front.marker.symbol) == [
+        "circle-open" if k in d.inherited else "circle" for k in d.front]
+    on_front = set(d.front)
+    assert len(by_name["trained (dominated)"].x) == len(set(d.trained) - on_front)
+    assert len(by_name["inherited e (dominated)"].x) == len(set(d.inherited) - on_front)
+    assert set(by_name["inherited e (dominated)"].marker.symbol.split()) == {"circle-open"}
     assert list(by_name["chosen (argmax W)"].customdata) == [RESULT.chosen.index]
     n_landmarks_trained = sum(d.error[k] is not None for k in d.landmarks.values())
-    assert len(fig.data) == 3 + n_landmarks_trained
+    assert len(fig.data) == 4 + n_landmarks_trained
     assert fig.layout.scene.zaxis.title.text == "surrogate error e"
 
 
 def test_2d_figure_has_three_panels_and_p_i_covers_all_of_xi():
     fig = pp.pareto_2d_figure(RESULT)
+    points = ("candidates", "inherited e / not trained", "Pareto front")
     first = [t for t in fig.data if t.xaxis == "x"]
-    assert sum(len(t.x) for t in first if t.name in ("candidates", "Pareto front")) == 81
+    assert sum(len(t.x) for t in first if t.name in points) == 81
     third = [t for t in fig.data if t.xaxis == "x3"]
-    assert sum(len(t.x) for t in third if t.name in ("candidates", "Pareto front")) == \
-        RESULT.n_trained
+    assert sum(len(t.x) for t in third if t.name in points) == 81  # measured or inherited e
+    measured = [t for t in third if t.name == "candidates"][0]
+    trained = {c.index for c in RESULT.trained}
+    assert set(measured.customdata) == trained - set(RESULT.front.indices)
     assert fig.layout.xaxis.title.text == "parameters p (M)"
     assert fig.layout.yaxis3.title.text == "surrogate error e"
     # both landmarks are always on the (p, i) panel
@@ -68,7 +83,7 @@ def test_filter_indices_and_trim_preview():
     with_error = wp.filter_indices(RESULT, error=(0.0, 1.0))
     assert with_error == [c.index for c in RESULT.trained]
     kept = wp.trim_preview(RESULT, RESULT.config.epsilon)
-    assert kept == tuple(sorted(c.index for c in RESULT.trained))
+    assert kept == REPS  # the representatives (the audit's members are not kept by trimming)
     assert len(wp.trim_preview(RESULT, 0.9)) < len(kept) < len(wp.trim_preview(RESULT, 0.01))
 
 
@@ -78,7 +93,11 @@ def test_card_text_fields():
     text = wp.card_text(RESULT.chosen)
     for key in ("D=", "A=", "H=", "I=", "p=", "i=", "e=", "W=", "θ="):
         assert key in text
-    untrained = next(c for c in RESULT.candidates if not c.trained)
+    inherited = next(c for c in RESULT.candidates if c.inherited)
+    assert f"inherited from representative #{inherited.representative}" in wp.card_text(
+        inherited)
+    assert "trained by the audit" in wp.card_text(RESULT.candidates[RESULT.audit.members[0]])
+    untrained = RESULT.candidates[0].replace(trials=(), inherited=False, audited=False)
     assert "e=— W=—" in wp.card_text(untrained)
 
 
@@ -91,7 +110,7 @@ def test_explorer_builds_selects_filters_and_exports(tmp_path):
     assert tuple(counts) == wp.TRACES
     assert counts["trained"] == RESULT.n_trained
     assert counts["not trained"] == RESULT.n_space - RESULT.n_trained
-    assert counts["kept at ε"] == RESULT.n_trained and counts["selected"] == 1
+    assert counts["kept at ε"] == len(REPS) and counts["selected"] == 1
     assert f"D={RESULT.chosen.spec.D}" in ex.card.value  # starts on the chosen architecture
     assert sorted(a.text.split()[0] for a in ex.figure.layout.annotations) == [
         "BERT-like", "Bort-like"]
@@ -111,3 +130,23 @@ def test_explorer_builds_selects_filters_and_exports(tmp_path):
     assert cfg["hidden_size"] == picked.spec.H and cfg["num_hidden_layers"] == picked.spec.D
     with pytest.raises(ValueError, match="index must be in"):
         ex.select(999)
+
+
+def test_hover_says_which_e_is_inherited():
+    d = pp.pareto_data(RESULT)
+    k = d.inherited[0]
+    assert f"inherited from {d.labels[d.representative[k]]} (not trained)" in d.hover(k)
+    assert "inherited" not in d.hover(d.trained[0])
+    assert "trained by the audit" in d.hover(d.audited[0])
+
+
+def test_error_spread_figure_shows_every_trained_e_and_its_spread():
+    fig = pp.error_spread_figure(RESULT)
+    spread = RESULT.error_spread()
+    hist = next(t for t in fig.data if t.type == "histogram")
+    assert sorted(hist.x) == sorted(c.error for c in RESULT.trained)
+    strip = {t.name: t for t in fig.data if t.type == "scatter"}
+    assert len(strip["trained by the audit"].x) == RESULT.n_audited
+    assert len(strip["representatives"].x) == RESULT.n_trained - RESULT.n_audited
+    assert f"median {spread.median:.4f}" in fig.layout.title.text
+    assert spread.min < spread.median < spread.max

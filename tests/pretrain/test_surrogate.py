@@ -1,24 +1,25 @@
-"""The FPTAS surrogate: `surrogate_error(spec, config)` is deterministic and typed, and
-`SurrogateEvaluator` adapts it to the search's Evaluator protocol. Tiny configs, a random-init
-teacher (the evaluator's cached default teacher and corpus are replaced by the test's)."""
+"""The FPTAS surrogate: `surrogate_error(spec, config)` reads the teacher cache, is deterministic
+and typed; the KL error is 0 for the teacher's distribution and 1 for the unigram predictor;
+`SurrogateEvaluator` adapts it to the search's Evaluator protocol. Tiny teacher and corpus."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import math
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
 
 from bortkit.arch import ArchSpec
-from bortkit.data.corpus import Corpus
 from bortkit.pretrain import surrogate
+from bortkit.pretrain.cache import CacheConfig, teacher_cache
 from bortkit.pretrain.surrogate import (
     SurrogateConfig,
     SurrogateEvaluator,
     SurrogateResult,
+    heldout_metrics,
+    stream_rows,
     surrogate_error,
 )
 from bortkit.pretrain.teacher import TeacherConfig
@@ -28,88 +29,131 @@ from bortkit.theta import Theta
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 SPEC = ArchSpec(1, 2, 32, 64, max_position_embeddings=64)
+THETA = Theta(seed=1, lr=2e-3, weight_decay=0.01, warmup_ratio=0.06, batch_size=4)
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    lee = Path(importlib.util.find_spec("gensim").origin).parent / "test/test_data"
-    lines = (lee / "lee_background.cor").read_text(encoding="utf-8").splitlines()
-    paragraphs = [line.strip() for line in lines[:40] if line.strip()]
-    return Corpus.from_texts(paragraphs[:-4], paragraphs[-4:])
+def teacher(tiny_teacher, lee_corpus):
+    return tiny_teacher(lee_corpus(40))
 
 
 @pytest.fixture(scope="module")
-def teacher(tokenizer):
-    from transformers import BertForMaskedLM
-
-    torch.manual_seed(0)
-    spec = ArchSpec(2, 2, 32, 64, vocab_size=len(tokenizer), max_position_embeddings=64)
-    return BertForMaskedLM(spec.to_bert_config()).eval()
+def cache(tmp_path_factory, teacher, tokenizer, lee_corpus):
+    return teacher_cache(CacheConfig.smoke(device="cpu"), teacher=teacher, tokenizer=tokenizer,
+                         corpus=lee_corpus(40), path=tmp_path_factory.mktemp("c") / "cache").open()
 
 
 def _config(**changes):
-    return SurrogateConfig.smoke(theta=Theta(seed=1, lr=2e-3, weight_decay=0.01,
-                                             warmup_ratio=0.06, batch_size=4), **changes)
+    return SurrogateConfig.smoke(theta=THETA, device="cpu", **changes)
 
 
-def test_surrogate_error_is_deterministic(tokenizer, teacher, corpus):
-    kw = dict(teacher=teacher, tokenizer=tokenizer, corpus=corpus)
-    one = surrogate_error(SPEC, _config(), **kw)
-    two = surrogate_error(SPEC, _config(), **kw)
-    assert (one.error, one.loss, one.n_params) == (two.error, two.loss, two.n_params)
-    assert 0.0 <= one.error <= 1.0 and one.loss > 0 and one.seconds > 0 and one.steps == 4
+def test_surrogate_error_is_deterministic(cache):
+    one = surrogate_error(SPEC, _config(), cache=cache)
+    two = surrogate_error(SPEC, _config(), cache=cache)
+    assert (one.error, one.loss, one.kl, one.n_params) == (two.error, two.loss, two.kl,
+                                                          two.n_params)
+    assert one.error == one.kl and 0 < one.kl < 3 and one.seconds > 0 and one.steps == 4
+    assert 0 <= one.accuracy <= 1 and one.kl_nats > 0
     assert SurrogateResult.from_dict(one.to_dict()) == one
-    other_seed = surrogate_error(SPEC, _config().replace(
-        theta=dataclasses.replace(_config().theta, seed=2)), **kw)
-    assert other_seed.loss != one.loss
+    other_seed = surrogate_error(SPEC, _config(theta=dataclasses.replace(THETA, seed=2)),
+                                 cache=cache)
+    assert other_seed.kl != one.kl
+    acc = surrogate_error(SPEC, _config(error="accuracy"), cache=cache)
+    assert acc.error == pytest.approx(1.0 - acc.accuracy) and acc.kl == one.kl
+
+
+@pytest.mark.parametrize("init", ["random", "pca", "inherit"])
+def test_every_init_trains(cache, teacher, init):
+    res = surrogate_error(SPEC, _config(init=init, freeze_embeddings=init == "pca"), cache=cache,
+                          teacher=teacher)
+    assert math.isfinite(res.kl) and res.kl > 0
+
+
+def test_kl_error_is_zero_for_the_teacher_and_one_for_unigram(cache):
+    _, held, log_u = surrogate._on_device(cache, "cpu")
+    k = int(log_u.shape[0])
+    seen = [0]  # masked positions already scored: heldout_metrics walks the rows in order
+
+    def teacher_distribution(input_ids, attention_mask, masked):
+        # the teacher's top-k distribution: its stored logits there, (almost) -inf elsewhere
+        lo, n = seen[0], int(masked.sum())
+        seen[0] += n
+        z = torch.full((n, k), -1e4)
+        return z.scatter(1, held.indices[lo:lo + n], held.values[lo:lo + n])
+
+    def unigram(input_ids, attention_mask, masked):
+        return log_u.expand(int(masked.sum()), k)
+
+    assert heldout_metrics(teacher_distribution, held, log_u, chunk=3).kl == pytest.approx(
+        0.0, abs=1e-6)
+    assert seen[0] == int(held.offsets[-1])
+    assert heldout_metrics(unigram, held, log_u, chunk=3).kl == pytest.approx(1.0, abs=1e-6)
+
+
+def test_stream_wraps_around(cache):
+    train, _, _ = surrogate._on_device(cache, "cpu")
+    n = len(train)
+    b = stream_rows(train, n - 2, 5)  # 2 rows at the end, then 3 from the start
+    assert torch.equal(b.input_ids, torch.cat([train.input_ids[n - 2:], train.input_ids[:3]]))
+    want = torch.cat([train.values[train.offsets[n - 2]:], train.values[:train.offsets[3]]])
+    assert torch.equal(b.values, want) and int(b.offsets[-1]) == len(want)
+    assert torch.equal(stream_rows(train, n + 1, 2).input_ids, train.input_ids[1:3])
 
 
 def test_config_validates_and_round_trips():
-    config = _config(options=(("temperature", 1.0),))
+    config = _config(temperature=2.0, init="random")
     assert SurrogateConfig.from_dict(config.to_dict()) == config
-    assert config.pretrain_config().temperature == 1.0
-    assert config.pretrain_config().batch_size == 4 and config.pretrain_config().seed == 1
-    assert SurrogateConfig.smoke().teacher == TeacherConfig.smoke()
+    assert SurrogateConfig.smoke().cache == CacheConfig.smoke()
+    assert SurrogateConfig.smoke().cache.teacher == TeacherConfig.smoke()
     with pytest.raises(TypeError, match="theta must be a Theta"):
         SurrogateConfig(theta={"lr": 1e-3})
-    with pytest.raises(ValueError, match="options"):
-        SurrogateConfig(options=(("lr", 1e-3),))  # θ's, not an option
-    with pytest.raises(ValueError, match="objective"):
-        SurrogateConfig(objective="x")
-    with pytest.raises(ValueError, match="steps"):
-        SurrogateConfig(steps=0)
+    for bad in ({"error": "x"}, {"init": "x"}, {"steps": 0}, {"temperature": 0.0},
+                {"w_kd": -1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            SurrogateConfig(**bad)
+    with pytest.raises(ValueError, match="both 0"):
+        SurrogateConfig(w_kd=0.0, w_mlm=0.0)
 
 
-def test_seq_len_must_fit_the_spec(tokenizer, teacher, corpus):
+def test_seq_len_must_fit_the_spec(cache):
     with pytest.raises(ValueError, match="max_position_embeddings"):
-        surrogate_error(SPEC, _config(seq_len=128), teacher=teacher, tokenizer=tokenizer,
-                        corpus=corpus)
+        surrogate_error(ArchSpec(1, 2, 32, 64, max_position_embeddings=16), _config(),
+                        cache=cache)
 
 
-def test_evaluator_adapts_surrogate_error(monkeypatch, tokenizer, teacher, corpus):
+def test_evaluator_adapts_surrogate_error(monkeypatch, cache):
     asked = []
-    monkeypatch.setattr(surrogate, "default_teacher",
-                        lambda config: asked.append(config) or (teacher, tokenizer))
-    monkeypatch.setattr(surrogate, "default_corpus", lambda seed=0: corpus)
-    ev = SurrogateEvaluator(batch_size=4, seq_len=32, eval_blocks=8, smoke=True)
+    monkeypatch.setattr(surrogate, "default_cache", lambda config: asked.append(config) or cache)
+    ev = SurrogateEvaluator(batch_size=4, seq_len=32, smoke=True, device="cpu")
     assert isinstance(ev, Evaluator)
     got = ev.evaluate(SPEC, Theta(seed=9, lr=2e-3, weight_decay=0.01, warmup_ratio=0.06,
                                   batch_size=64), steps=4, seed=1)
     # the call's seed and the evaluator's |B| replace θ's
-    want = surrogate_error(SPEC, _config(), teacher=teacher, tokenizer=tokenizer, corpus=corpus)
+    want = surrogate_error(SPEC, _config(), cache=cache)
     assert isinstance(got, EvalResult)
     assert (got.error, got.loss) == (want.error, want.loss)
-    assert asked == [TeacherConfig.smoke()]
+    assert asked == [CacheConfig.smoke()]
     with pytest.raises(TypeError, match="Theta"):
         ev.evaluate(SPEC, {"lr": 1e-3}, steps=1, seed=0)
 
 
 def test_evaluator_versions_key_their_settings():
     sur = SurrogateEvaluator(batch_size=4)
-    assert sur.version == ("surrogate-v1(batch_size=4,seq_len=64,eval_blocks=128,objective=kd,"
-                           "smoke=False)")
-    assert SurrogateEvaluator(options=(("temperature", 1.0),)).version.endswith(
-        ",temperature=1.0)")
+    assert sur.version.startswith("surrogate-v2(batch_size=4,error=kl,init=pca,")
+    assert "top_k=32" in sur.version and TeacherConfig().key() in sur.version
+    assert SurrogateEvaluator(error="accuracy").version != SurrogateEvaluator().version
+    assert SurrogateEvaluator(device="cpu").version == SurrogateEvaluator().version
     assert pickle.loads(pickle.dumps(sur)) == sur
-    with pytest.raises(ValueError, match="objective"):
-        SurrogateEvaluator(objective="x")
+    with pytest.raises(ValueError, match="error"):
+        SurrogateEvaluator(error="x")
+    with pytest.raises(ValueError, match="seq_len"):
+        SurrogateEvaluator(seq_len=32, cache=CacheConfig()).cache_config()
+
+
+@pytest.mark.cuda
+def test_surrogate_on_cuda_matches_cpu(cache):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU visible to torch")
+    cpu = surrogate_error(SPEC, _config(), cache=cache)
+    gpu = surrogate_error(SPEC, _config(device="cuda"), cache=cache)
+    assert gpu.kl == pytest.approx(cpu.kl, rel=0.05)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bortkit import arch, search
-from bortkit.search import fptas, trim
+from bortkit.search import fptas, pareto, trim
 from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import SyntheticEvaluator
 from bortkit.search.result import FptasResult
@@ -137,11 +137,27 @@ def test_maximum_point_not_in_range():
         _run(SearchSpace.paper(), maximum_point="bert-base")
 
 
-def test_maximum_point_preset_that_dominates():
-    res = _run(SearchSpace.tiny(), maximum_point="bert-base", epsilon=0.5)
-    p_t, i_t = trim.objectives(arch.PRESETS["bert-base"], seq_len=64)
+@pytest.mark.parametrize("count", ["effective", "total"])
+def test_maximum_point_preset_that_dominates(count):
+    res = _run(SearchSpace.tiny(), maximum_point="bert-base", epsilon=0.5, param_count=count)
+    p_t, i_t = trim.objectives(arch.PRESETS["bert-base"], param_count=count, seq_len=64)
     assert (res.p_t, res.i_t) == (p_t, i_t)
     assert all(c.w > 0 for c in res.trained)
+
+
+@pytest.mark.parametrize("count", ["effective", "total"])
+def test_candidates_maximum_point_and_w_use_one_parameter_count(count):
+    res = _run(SearchSpace.tiny(), epsilon=0.3, steps=10, param_count=count)
+    counts = [getattr(arch.count_params(c.spec), count) for c in res.candidates]
+    assert [c.params for c in res.candidates] == counts and res.p_t == max(counts)
+    c = res.chosen
+    assert c.w == trim.w_coefficient(c.params, c.ops, c.error, p_t=res.p_t, i_t=res.i_t)
+
+
+def test_effective_parameters_are_the_default():
+    assert FptasConfig().param_count == "effective"
+    res = _run(SearchSpace.tiny(), epsilon=0.3, steps=10)
+    assert all(c.params == arch.count_params(c.spec).effective for c in res.candidates)
 
 
 # --- pieces -----------------------------------------------------------------------------------
@@ -157,11 +173,13 @@ def test_trim_hand_case():
 @pytest.mark.parametrize("eps", [0.05, 0.2, 0.6])
 def test_trim_groups_partition_and_stay_within_one_plus_eps(eps):
     specs = SearchSpace.cpu_default().specs()
-    p, i = zip(*(trim.objectives(s) for s in specs))
-    groups, reps = trim.trim(p, i, epsilon=eps)
+    p, i = zip(*(trim.objectives(s, param_count="effective") for s in specs))
+    heads = [s.A for s in specs]
+    groups, reps = trim.trim(p, i, epsilon=eps, keys=heads)
     assert sorted(k for g in groups for k in g) == list(range(len(specs)))
     for g, r in zip(groups, reps):
         assert r == g[0]
+        assert len({heads[k] for k in g}) == 1  # never merges head counts
         for k in g:
             assert 1 / (1 + eps) <= p[k] / p[g[0]] <= 1 + eps
             assert 1 / (1 + eps) <= i[k] / i[g[0]] <= 1 + eps
@@ -178,12 +196,19 @@ def test_result_invariants_and_round_trip():
     res = _run(SearchSpace.cpu_default(), epsilon=0.25, steps=30, theta=theta_grid("lr2"))
     assert res.n_space == 81 and 0 < res.n_trained < res.n_space
     assert res.n_evaluations == 2 * res.n_trained
-    assert res.chosen.trained and res.chosen.w == max(c.w for c in res.trained)
-    assert set(res.front.indices) <= {c.index for c in res.trained}
+    reps = [c for c in res.trained if not c.audited]
+    assert {c.index for c in reps} == {c.representative for c in res.candidates}
+    assert res.chosen.trained and res.chosen.w == max(c.w for c in reps)
+    # every member of Ξ has an e, measured or inherited; the front may hold inherited points
+    assert all(c.trained != c.inherited for c in res.candidates)
+    assert set(res.front.indices) == set(pareto.pareto_indices(
+        [(c.params, c.ops, c.error) for c in res.candidates]))
     assert all(c.steps == 30 for c in res.trained)
+    assert all(c.steps is None and c.seconds == 0 for c in res.candidates if c.inherited)
     assert res.bound == 0.75 and res.budget_steps == 30
     for c in res.trained:  # the best θ is the one with the largest W, i.e. the lowest error
-        assert c.error == min(t.error for t in c.trials)
+        if c.w > 0:  # (candidates at p_T or i_T have W = 0 for every θ: the first θ is kept)
+            assert c.error == min(t.error for t in c.trials)
     again = FptasResult.from_dict(json.loads(json.dumps(res.to_dict())))
     assert again == res
     assert isinstance(again.chosen.theta, Theta) and again.chosen == again.candidates[
@@ -197,7 +222,8 @@ def test_save_and_load_result_by_run_folder(tmp_path):
     assert search.load_result(out) == res == FptasResult.load(out)
     assert search.load_result(out / "fptas_result.json").chosen.spec == res.chosen.spec
     lines = (out / "candidates.csv").read_text().splitlines()
-    assert lines[0] == "index,label,D,A,H,I,params,ops,group,trained,error,w,theta"
+    assert lines[0] == ("index,label,D,A,H,I,params,ops,group,trained,error,w,theta,audited,"
+                        "inherited")
     assert len(lines) == 1 + res.n_space
     assert res.to_frame().query("trained").shape[0] == res.n_trained
 
