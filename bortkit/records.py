@@ -66,7 +66,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON values for records, enums, paths, numpy/torch scalars; non-finite floats → None."""
+    """Plain JSON values for records, enums, paths and numpy/torch values (non-finite → None)."""
     if isinstance(obj, Record) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
         return jsonable(obj.to_dict() if hasattr(obj, "to_dict") else dataclasses.asdict(obj))
     if isinstance(obj, enum.Enum):
@@ -102,7 +102,9 @@ def load_json(path: str | os.PathLike[str]) -> Any:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable JSON file ({exc}); delete it to rebuild") from exc
+        raise ValueError(
+            f"{path}: not a readable JSON file ({exc}); delete it to rebuild"
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +297,9 @@ def check_float(
     if below or above:
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        interval = f"{left}{lo}, {hi}{right}"
         raise ValueError(f"{name} must lie in {interval}, got {value:g}")
     return value
 

@@ -6,7 +6,6 @@ import pytest
 
 import bortkit  # noqa: F401 - sets HF offline variables and the project-local datasets cache
 
-
 TINY_SHAPE = dict(num_hidden_layers=2, num_attention_heads=2, hidden_size=32,
                   intermediate_size=64)
 

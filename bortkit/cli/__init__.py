@@ -15,8 +15,18 @@ import sys
 from typing import Sequence
 
 import bortkit  # noqa: F401 - sets the offline environment before any HF import
-from bortkit.cli import agora, arch, data, finetune, fptas, pipeline, pretrain, profile, run
-from bortkit.cli import teacher
+from bortkit.cli import (
+    agora,
+    arch,
+    data,
+    finetune,
+    fptas,
+    pipeline,
+    pretrain,
+    profile,
+    run,
+    teacher,
+)
 
 # Order shown in `bortkit --help`.
 SUBCOMMANDS = (arch, profile, data, teacher, fptas, pretrain, finetune, agora, run, pipeline)

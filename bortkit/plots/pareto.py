@@ -195,8 +195,8 @@ def pareto_2d_figure(data: ParetoData | FptasResult) -> Any:
                 hovertext=[d.hover(k) for k in ks], hoverinfo="text"), row=1, col=col)
         fig.update_xaxes(title_text=titles[xa], row=1, col=col)
         fig.update_yaxes(title_text=titles[ya], row=1, col=col)
-    fig.update_layout(title=d.title + " (front coloured by e; hollow: inherited e)", height=450,
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    fig.update_layout(title=d.title + " (front coloured by e; hollow: inherited e)", height=480,
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
     return fig
 
 

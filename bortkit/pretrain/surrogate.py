@@ -53,7 +53,13 @@ from typing import Any, Callable
 from bortkit.arch import ArchSpec
 from bortkit.data.corpus import Corpus
 from bortkit.pretrain import teacher as teacher_lib
-from bortkit.pretrain.cache import CacheConfig, CachedOutputs, CacheSplit, TeacherCache, teacher_cache
+from bortkit.pretrain.cache import (
+    CacheConfig,
+    CachedOutputs,
+    CacheSplit,
+    TeacherCache,
+    teacher_cache,
+)
 from bortkit.pretrain.distill import topk_kd_loss, topk_kl
 from bortkit.pretrain.init import INITS, init_student
 from bortkit.records import (
@@ -172,7 +178,7 @@ def default_teacher(config: teacher_lib.TeacherConfig) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _on_device(outputs: CachedOutputs, device: str) -> tuple[CacheSplit, CacheSplit, Any]:
+def cached_tensors(outputs: CachedOutputs, device: str) -> tuple[CacheSplit, CacheSplit, Any]:
     """The train and held-out splits and the log unigram as tensors on `device`."""
     import torch
 
@@ -360,7 +366,7 @@ def surrogate_error(
         outputs = cache if isinstance(cache, CachedOutputs) else cache.open()
     if config.init == "inherit" and teacher is None:
         teacher = default_teacher(outputs.meta.config.teacher)
-    train, heldout, log_u = _on_device(outputs, device)
+    train, heldout, log_u = cached_tensors(outputs, device)
     b = config.theta.batch_size
     if config.steps * b > len(train):
         logger.info("surrogate: %d steps × %d sequences pass %.1f times over the %d cached "
@@ -455,6 +461,7 @@ __all__ = [
     "SurrogateConfig",
     "SurrogateEvaluator",
     "SurrogateResult",
+    "cached_tensors",
     "default_cache",
     "default_teacher",
     "heldout_metrics",

@@ -78,7 +78,7 @@ def build_vocab(token_ids: Any, *, full_size: int, special_ids: Any = (),
     Args:
         token_ids: any array-like of corpus token ids (e.g. the training blocks, any shape).
         full_size: the tokenizer's vocabulary size.
-        special_ids: ids always kept ([PAD], [UNK], [CLS], [SEP], [MASK]); not counted for coverage.
+        special_ids: ids always kept ([PAD], [UNK], [CLS], [SEP], [MASK]); not in coverage.
         size: how many non-special tokens to keep (ties broken by the smaller id: deterministic).
     """
     check_positive_int("size", size)

@@ -101,7 +101,7 @@ class EpsilonSweep(Record):
 
     epsilons: tuple[float, ...]
     n_space: int
-    n_trained: tuple[int, ...]
+    n_trained: tuple[int, ...]  # representatives per ε (the audit's members not counted)
     w_ratio: tuple[float, ...]  # W(FPTAS choice) / W(exhaustive choice); goal >= 1 - ε
     chosen: tuple[str, ...]
     exhaustive_chosen: str
@@ -126,7 +126,8 @@ def epsilon_sweep(
     for eps in epsilons:
         res = fptas.search(space, config.replace(epsilon=float(eps)), evaluator=evaluator,
                            progress=False)
-        n_trained.append(res.n_trained)
+        # The tour shows what trimming saves, so the audit's extra members are left out.
+        n_trained.append(res.n_trained - res.n_audited)
         ratios.append(float(res.chosen.w) / float(best.chosen.w))
         chosen.append(res.chosen.spec.label)
     sweep = EpsilonSweep(tuple(float(e) for e in epsilons), best.n_space, tuple(n_trained),

@@ -44,7 +44,7 @@ def cache(tmp_path_factory, teacher, tokenizer, lee_corpus):
 
 
 def _config(**changes):
-    return SurrogateConfig.smoke(theta=THETA, device="cpu", **changes)
+    return SurrogateConfig.smoke(**{"theta": THETA, "device": "cpu", **changes})
 
 
 def test_surrogate_error_is_deterministic(cache):
@@ -70,7 +70,7 @@ def test_every_init_trains(cache, teacher, init):
 
 
 def test_kl_error_is_zero_for_the_teacher_and_one_for_unigram(cache):
-    _, held, log_u = surrogate._on_device(cache, "cpu")
+    _, held, log_u = surrogate.cached_tensors(cache, "cpu")
     k = int(log_u.shape[0])
     seen = [0]  # masked positions already scored: heldout_metrics walks the rows in order
 
@@ -91,7 +91,7 @@ def test_kl_error_is_zero_for_the_teacher_and_one_for_unigram(cache):
 
 
 def test_stream_wraps_around(cache):
-    train, _, _ = surrogate._on_device(cache, "cpu")
+    train, _, _ = surrogate.cached_tensors(cache, "cpu")
     n = len(train)
     b = stream_rows(train, n - 2, 5)  # 2 rows at the end, then 3 from the start
     assert torch.equal(b.input_ids, torch.cat([train.input_ids[n - 2:], train.input_ids[:3]]))
