@@ -11,7 +11,7 @@ cost column is "train s": the evaluator-reported seconds of every evaluation the
 Hypervolumes use one normalisation for all methods: objectives divided by the exhaustive run's
 maxima, reference point 1.1 in each (i.e. 1.1 × max).
 
-    python benchmarks/fptas_vs_baselines.py --space cpu --evaluator surrogate --steps 10 \\
+    python benchmarks/fptas_vs_baselines.py --space cpu --evaluator surrogate --steps 100 \\
         --epsilons 0.1,0.25,0.5 --store runs/bench/store.sqlite --out runs/bench
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -41,13 +42,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--space", default="cpu")
     ap.add_argument("--evaluator", default="surrogate", choices=("surrogate", "synthetic"))
-    ap.add_argument("--objective", default="kd", help="surrogate objective: kd, mlm, hidden")
+    ap.add_argument("--error", default="kl", help="surrogate error: kl or accuracy")
+    ap.add_argument("--init", default="pca", help="surrogate init: pca, random or inherit")
+    ap.add_argument("--freeze-embeddings", action="store_true")
     ap.add_argument("--epsilons", default="0.1,0.25,0.5")
     ap.add_argument("--steps", type=int, default=10, help="budget N per (candidate, θ)")
     ap.add_argument("--theta", default="one")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=64)
-    ap.add_argument("--eval-blocks", type=int, default=32)
     ap.add_argument("--smoke-teacher", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nsga-seed", type=int, default=0)
@@ -61,8 +63,8 @@ def main() -> int:
 
         torch.set_num_threads(args.threads)
         ev: Evaluator = SurrogateEvaluator(
-            batch_size=args.batch_size, seq_len=args.seq_len, eval_blocks=args.eval_blocks,
-            objective=args.objective, smoke=args.smoke_teacher)
+            batch_size=args.batch_size, seq_len=args.seq_len, error=args.error, init=args.init,
+            freeze_embeddings=args.freeze_embeddings, smoke=args.smoke_teacher)
     else:
         ev = SyntheticEvaluator()
     space = SearchSpace.named(args.space)
@@ -110,8 +112,9 @@ def main() -> int:
     lines = [
         f"evaluator: `{ev.version}`; space `{space.name}` (|Ξ|={len(space)}); budget "
         f"{args.steps} steps; Θ={args.theta}; seed {args.seed}; store `{args.store}`",
-        f"surrogate error over Ξ: min {min(errors):.4f}, max {max(errors):.4f}, "
-        f"{len(set(round(e, 6) for e in errors))} distinct values",
+        f"surrogate error over Ξ: min {min(errors):.4f}, max {max(errors):.4f}, sd "
+        f"{statistics.pstdev(errors):.4f}, {len(set(round(e, 4) for e in errors))} distinct "
+        f"values (4 decimals) of {len(errors)}",
         "",
         "| method | ε | trained / abs(Ξ) | train s | wall s | chosen | W / W_exh | ≥ 1−ε | "
         "HV / HV_exh | HV / HV_NSGA-II |",

@@ -34,6 +34,7 @@ from bortkit import records
 from bortkit.arch import ArchSpec
 from bortkit.data.corpus import build_corpus
 from bortkit.pretrain import teacher as teacher_lib
+from bortkit.pretrain import teacher_head
 from bortkit.pretrain.cache import CacheConfig, CacheSplit, teacher_cache
 from bortkit.pretrain.init import init_student
 from bortkit.pretrain.mlm import corpus_blocks, mask_batch
@@ -46,6 +47,7 @@ from bortkit.pretrain.surrogate import (
     surrogate_error,
     train_student,
 )
+from bortkit.pretrain.teacher import TeacherConfig
 from bortkit.search.space import SearchSpace
 from bortkit.theta import Theta
 
@@ -95,7 +97,7 @@ def live_call(spec: ArchSpec, config: SurrogateConfig, *, cache: Any, teacher: A
         masked = full != -100
         attn = torch.ones_like(inputs)
         with torch.inference_mode():
-            top = teacher_lib.restricted_logits(teacher, inputs, attn, masked).topk(k, dim=-1)
+            top = teacher_head.restricted_logits(teacher, inputs, attn, masked).topk(k, dim=-1)
         labels = lookup[full.clamp(min=0)]
         labels[~masked | (labels < 0)] = -100
         counts = masked.sum(dim=1)
@@ -105,7 +107,7 @@ def live_call(spec: ArchSpec, config: SurrogateConfig, *, cache: Any, teacher: A
 
     t0 = time.perf_counter()
     student = init_student(spec, outputs.vocab, init=config.init, seed=config.theta.seed,
-                           pca=outputs.pca(), freeze_embeddings=config.freeze_embeddings)
+                           pca=outputs.pca, freeze_embeddings=config.freeze_embeddings)
     train_student(student, batch, config, device=device)
     heldout_metrics(student_logits(student), held, log_u)
     return time.perf_counter() - t0
@@ -124,6 +126,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="the smoke cache and teacher")
+    ap.add_argument("--teacher", default="default", choices=("default", "smoke"),
+                    help="the cached teacher: TeacherConfig() or TeacherConfig.smoke()")
     ap.add_argument("--speedup", type=int, default=0,
                     help="time cached vs live teacher for this many candidates (0: skip)")
     ap.add_argument("--speedup-steps", type=int, default=50)
@@ -134,7 +138,10 @@ def main() -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    cache_cfg = CacheConfig.smoke() if args.smoke else CacheConfig()
+    teacher_cfg = (TeacherConfig.smoke() if args.teacher == "smoke" or args.smoke
+                   else TeacherConfig())
+    cache_cfg = (CacheConfig.smoke() if args.smoke else CacheConfig()).replace(
+        teacher=teacher_cfg)
     cache = teacher_cache(cache_cfg)
     space = SearchSpace.named(args.space)
     specs = candidates(space, args.candidates)

@@ -152,7 +152,7 @@ def parse_spec(text: str) -> ArchSpec:
     if len(parts) not in (4, 5):
         raise ValueError(
             f"architecture spec {text!r} must have 4 or 5 comma-separated integers "
-            "(D,A,H,I[,V]); got {len(parts)}"
+            f"(D,A,H,I[,V]); got {len(parts)}"
         )
     try:
         values = [int(p) for p in parts]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import bortkit  # noqa: F401 - sets HF offline variables and the project-local datasets cache
@@ -70,3 +72,74 @@ def pytest_sessionstart(session):
 @pytest.fixture(scope="session")
 def git_status_at_start(request):
     return request.config.bortkit_git_status, _git_status
+
+
+# Offline by construction: every process started under `blocked_network` refuses and records
+# non-loopback connections (tests/test_offline.py proves the guard bites; the notebook smoke runs
+# in tests/test_notebooks.py run under it and assert nothing reached for the network).
+GUARD = '''
+"""Installed by tests/conftest.py (blocked_network): refuse and record non-loopback connections."""
+import errno
+import os
+import socket
+
+_LOG = os.environ["BORTKIT_NET_LOG"]
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", None}
+
+
+def _record(what):
+    with open(_LOG, "a") as fh:
+        fh.write(f"{os.getpid()} {what}\\n")
+
+
+def _local(address):
+    if not isinstance(address, tuple):  # AF_UNIX paths, abstract sockets
+        return True
+    host = address[0]
+    host = host.decode() if isinstance(host, bytes) else host
+    return host in _LOCAL_NAMES or str(host).startswith("127.")
+
+
+def _guard(real):
+    def guarded(self, address):
+        if not _local(address):
+            _record(f"connect {address!r}")
+            raise OSError(errno.ENETUNREACH, f"network blocked by the offline test: {address!r}")
+        return real(self, address)
+    return guarded
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if not _local((host,)):
+        _record(f"getaddrinfo {host!r}")
+        raise socket.gaierror(socket.EAI_NONAME, f"lookup blocked by the offline test: {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _guard(socket.socket.connect)
+socket.socket.connect_ex = _guard(socket.socket.connect_ex)
+socket.getaddrinfo = getaddrinfo
+with open(os.environ["BORTKIT_GUARD_LOADED"], "a") as fh:
+    fh.write(f"{os.getpid()}\\n")
+'''
+
+
+@pytest.fixture
+def blocked_network(tmp_path, monkeypatch):
+    """(attempts log, loaded log): every process started from here on runs the guard."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(GUARD)
+    attempts, loaded = tmp_path / "attempts.log", tmp_path / "loaded.log"
+    attempts.touch()
+    loaded.touch()
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *([path] if path else [])]))
+    monkeypatch.setenv("BORTKIT_NET_LOG", str(attempts))
+    monkeypatch.setenv("BORTKIT_GUARD_LOADED", str(loaded))
+    return attempts, loaded
+
+

@@ -82,8 +82,10 @@ CHECKS = {
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_execute_smoke(path, tmp_path):
+def test_execute_smoke(path, tmp_path, blocked_network):
     import papermill
+
+    attempts, loaded = blocked_network
 
     # Hermetic: the kernel runs in tmp_path, so no default path can reach an earlier local run's
     # artifacts/; upstream-folder parameters default to "" (run alone).
@@ -104,3 +106,7 @@ def test_execute_smoke(path, tmp_path):
     if check is not None:
         assert check(summary), f"headline check failed for {path.stem}: {summary}"
     assert list(out_dir.glob("*.html")), "the notebook must save its figures as HTML"
+    # Offline by construction: the kernel ran the socket guard and nothing tried to connect out.
+    assert loaded.read_text().split(), "the kernel must have loaded the network guard"
+    tried = attempts.read_text()
+    assert tried == "", f"{path.stem} reached for the network:\n{tried}"

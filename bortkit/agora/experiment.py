@@ -173,15 +173,18 @@ def build_learner(config: TextAgoraConfig, data: Any, *, embedder: Any,
 def run_text(
     data: Any, *, learner: loop.Learner, labeller: loop.Labeller, sampler: loop.Sampler,
     thetas: Sequence[Any], config: AgoraConfig | None = None, seed: int = 0,
-    progress: bool = True,
+    progress: bool = True, checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> TextRun:
     """Agora on a task `DatasetDict` (train/validation[/test]); test scored for the best model.
 
     `learner` is a `FinetuneLearner` (built with the same dev split) or a `HeadLearner`.
+    With `checkpoint_dir`, each finished round is recorded there and a rerun resumes after the
+    last one (`bortkit.agora.resume`).
     """
     train, dev = split_xy(data["train"]), split_xy(data["validation"])
     result = loop.augment(learner, train, dev, list(thetas), sampler=sampler,
-                          labeller=labeller, config=config, seed=seed, progress=progress)
+                          labeller=labeller, config=config, seed=seed, progress=progress,
+                          checkpoint_dir=checkpoint_dir)
     return TextRun(result, tuple(dev[0]), test_accuracy(learner, result.best_model, data),
                    int(getattr(learner, "n_steps_", 0)))
 
@@ -195,7 +198,8 @@ def round0_test_accuracy(learner: loop.Learner, result: AgoraResult, data: Any,
 
 
 def run_agora(task: str, config: TextAgoraConfig = TextAgoraConfig(), *, seed: int = 0,
-              embedder: Any = None, progress: bool = True) -> TextRun:
+              embedder: Any = None, progress: bool = True,
+              checkpoint_dir: str | os.PathLike[str] | None = None) -> TextRun:
     """Agora on the builtin `task`: split, parts, loop, test accuracy, round-0 baseline.
 
     Args:
@@ -206,6 +210,8 @@ def run_agora(task: str, config: TextAgoraConfig = TextAgoraConfig(), *, seed: i
         embedder: MiniLM sentence embeddings shared by the parts (default: a new caching
             `SentenceEmbedder`); pass one to reuse its cache for projections.
         progress: show progress bars.
+        checkpoint_dir: record each finished round there; a killed run resumes after its last
+            finished round when rerun with the same arguments.
 
     The baseline is measured for the head learner only: refitting a whole fine-tuned student
     would double the run's cost.
@@ -220,7 +226,8 @@ def run_agora(task: str, config: TextAgoraConfig = TextAgoraConfig(), *, seed: i
     labeller = build_labeller(config.labeller_dir, embedder=embedder, data=labeller_data)
     learner, thetas = build_learner(config, student, embedder=embedder, tokenizer=tokenizer)
     run = run_text(student, learner=learner, labeller=labeller, sampler=sampler, thetas=thetas,
-                   config=config.agora, seed=seed, progress=progress)
+                   config=config.agora, seed=seed, progress=progress,
+                   checkpoint_dir=checkpoint_dir)
     if not isinstance(learner, HeadLearner):
         return run
     return run.replace(baseline_test_accuracy=round0_test_accuracy(

@@ -25,12 +25,14 @@ learner/sampler/labeller bring their own dependencies.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from bortkit.agora.records import PRUNE_RULES, AgoraConfig, AgoraResult, AgoraRound
+from bortkit.agora.resume import AgoraStart, Checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,7 @@ def augment(
     config: AgoraConfig | None = None,
     seed: int = 0,
     progress: bool = True,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> AgoraResult:
     """Run Agora and return every round plus the best model found.
 
@@ -160,6 +163,9 @@ def augment(
         config: `AgoraConfig` (defaults if None).
         seed: seeds the learner fits and the sampler; equal seeds give equal rounds.
         progress: show a tqdm bar over rounds.
+        checkpoint_dir: write each finished round there (`bortkit.agora.resume`); a rerun with
+            the same inputs continues after the last finished round. If the best model came from
+            a replayed round it is refitted (its θ on that round's train set, same seed).
 
     Returns:
         AgoraResult with one `AgoraRound` per round.
@@ -181,9 +187,18 @@ def augment(
     dev_keys = {_key(dev_x[i]) for i in range(_n(dev_x))}
     n_train0 = _n(train_x)
 
-    # paper (c): the labeller only needs accuracy > 2/3; measure it on dev and say so.
-    lab_pred, _ = labeller.label(dev_x)
-    lab_acc = float(np.mean(np.asarray(lab_pred) == dev_y))
+    ckpt = None if checkpoint_dir is None else Checkpoint(checkpoint_dir)
+    start = AgoraStart(config, tuple(names), int(seed), n_train0, tuple(int(v) for v in dev_y),
+                       0.0)
+    recorded, replay = ckpt.start(start) if ckpt is not None else (None, [])
+    if recorded is not None:
+        lab_acc = recorded.labeller_dev_accuracy  # measured before the recorded rounds
+    else:
+        # paper (c): the labeller only needs accuracy > 2/3; measure it on dev and say so.
+        lab_pred, _ = labeller.label(dev_x)
+        lab_acc = float(np.mean(np.asarray(lab_pred) == dev_y))
+        if ckpt is not None:
+            ckpt.begin(start.replace(labeller_dev_accuracy=lab_acc))
     if lab_acc <= LABELLER_MIN_ACCURACY:
         msg = f"labeller dev accuracy {lab_acc:.3f} <= 2/3: Agora's guarantee assumes > 2/3"
         logger.warning(msg)
@@ -195,7 +210,22 @@ def augment(
     best: tuple[float, int, str, Any] = (-1.0, -1, "", None)
     bar = _progress(config.max_rounds or len(names), progress)
     r = 0
-    while remaining:
+    for rnd in replay:  # rounds finished by an earlier, interrupted run: their effects only
+        if list(rnd.thetas) != remaining:
+            logger.warning("redoing Agora from round %d: its recorded Θ does not follow", r)
+            ckpt.drop_from(r)  # type: ignore[union-attr]
+            break
+        if _n(rnd.new_points):
+            train_x = _concat(train_x, list(rnd.new_points))
+            train_y = np.concatenate([train_y, np.asarray(rnd.new_labels, dtype=int)])
+        past_mistakes.append(np.asarray(rnd.mistakes, dtype=int))
+        if rnd.best_dev_accuracy > best[0]:
+            best = (rnd.best_dev_accuracy, r, rnd.best_theta, None)
+        rounds.append(rnd)
+        remaining = [n for n in remaining if n not in rnd.pruned]
+        bar.update(1)
+        r += 1
+    while remaining and (config.max_rounds is None or r < config.max_rounds):
         # paper (c), step 1: fine-tune a fresh model per θ on the current train set.
         accs, fitted_by = [], {}
         for name in remaining:
@@ -259,6 +289,8 @@ def augment(
             new_sources=tuple(int(s) for s in src), new_labels=tuple(int(v) for v in labels),
             new_confidence=tuple(float(c) for c in conf), train_size=_n(train_x),
             pruned=tuple(pruned)))
+        if ckpt is not None:
+            ckpt.save(rounds[-1])
         logger.info("round %d: |Θ|=%d best=%s dev acc %.4f, %d mistakes, +%d points",
                     r, len(remaining), best_name, accs[ib], len(mistakes), _n(new_x))
         bar.update(1)
@@ -268,6 +300,11 @@ def augment(
         if last:
             break
     bar.close()
+    if best[1] >= 0 and best[3] is None:  # the best round was replayed: refit its model
+        size = n_train0 if best[1] == 0 else rounds[best[1] - 1].train_size
+        logger.info("refitting the best model (round %d, θ %s) after resuming", best[1], best[2])
+        best = (*best[:3], learner.fit(_take(train_x, list(range(size))), train_y[:size],
+                                       by_name[best[2]], seed=seed))
     return AgoraResult(rounds=tuple(rounds), config=config, best_theta=best[2],
                        best_round=best[1], best_dev_accuracy=best[0],
                        labeller_dev_accuracy=lab_acc, dev_labels=tuple(int(v) for v in dev_y),

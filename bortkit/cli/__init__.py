@@ -3,8 +3,10 @@
 Each subcommand lives in its own module `bortkit/cli/<name>.py` exposing
 `register(subparsers)`; `register` adds a parser and sets `func=handler(args) -> int`.
 `SUBCOMMANDS` lists them explicitly, in the order `bortkit --help` shows.
-Errors a user can cause (bad specs, missing files, bad values) are raised as `ValueError`,
-`TypeError` or `FileNotFoundError` and printed as one line, never as a traceback.
+Every flag is checked where argparse reads it (``type=`` functions of `bortkit.cli.args`):
+a bad value exits with status 2 and one line naming the flag and the value. Errors a user can
+cause later (missing files, bad data) are raised as `ValueError`, `TypeError` or
+`FileNotFoundError` and printed as one line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bortkit.cli import (
     data,
     finetune,
     fptas,
+    optuna,
     pipeline,
     pretrain,
     profile,
@@ -29,7 +32,8 @@ from bortkit.cli import (
 )
 
 # Order shown in `bortkit --help`.
-SUBCOMMANDS = (arch, profile, data, teacher, fptas, pretrain, finetune, agora, run, pipeline)
+SUBCOMMANDS = (arch, profile, data, teacher, fptas, optuna, pretrain, finetune, agora, run,
+               pipeline)
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
 

@@ -10,6 +10,7 @@ from typing import Any
 from bortkit import embed
 from bortkit.agora import torus
 from bortkit.agora.experiment import EMBED_MAX_LENGTH, TextAgoraConfig, run_agora
+from bortkit.cli import args as types
 from bortkit.plots import agora as agora_plots
 from bortkit.records import save_json
 from bortkit.run import artifacts
@@ -21,31 +22,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Agora: augment train around dev mistakes, prune Θ, repeat (text or --toy torus)",
         description="Run the Agora loop (bortkit.agora.loop) and write agora_result.json, "
         "accuracy.html and rounds.html (projection per round) into --out. Options left out "
-        "keep the defaults of TextAgoraConfig / TorusConfig (or of their smoke() with --smoke).",
+        "keep the defaults of TextAgoraConfig / TorusConfig (or of their smoke() with --smoke). "
+        "A text run records each finished round in OUT/rounds; rerunning the same command "
+        "after a crash resumes after the last finished round.",
     )
     p.add_argument("--toy", action="store_true", help="the 3-D torus toy instead of text")
-    p.add_argument("--task", default="rt", help="builtin task (rt, imdb, bbc, tweets, sms)")
+    p.add_argument("--task", default="rt", type=types.task,
+                   help="builtin task (rt, imdb, bbc, tweets, sms) or a data file/folder")
     p.add_argument("--learner", default=None, choices=("head", "finetune"),
                    help="head: MLP on frozen MiniLM (fast, default); finetune: the whole student")
-    p.add_argument("--student-dir", default=None,
+    p.add_argument("--student-dir", default=None, type=types.folder,
                    help="student checkpoint for --learner finetune")
-    p.add_argument("--labeller-dir", default=None,
+    p.add_argument("--labeller-dir", default=None, type=types.folder,
                    help="fine-tuned classifier folder (default: MiniLM embeddings + logistic "
                    "regression on --labeller-size examples)")
-    p.add_argument("--train-size", type=int, default=None)
-    p.add_argument("--labeller-size", type=int, default=None)
-    p.add_argument("--thetas", type=int, default=None, help="|Θ|")
-    p.add_argument("--rounds", type=int, default=0, help="round cap (0: until Θ is empty)")
-    p.add_argument("--samples-per-mistake", type=int, default=None)
-    p.add_argument("--band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+    p.add_argument("--train-size", type=types.positive_int, default=None)
+    p.add_argument("--labeller-size", type=types.positive_int, default=None)
+    p.add_argument("--thetas", type=types.positive_int, default=None, help="|Θ|")
+    p.add_argument("--rounds", type=types.nonnegative_int, default=0,
+                   help="round cap (0: until Θ is empty)")
+    p.add_argument("--samples-per-mistake", type=types.positive_int, default=None)
+    p.add_argument("--band", type=types.cosine, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="accepted cosine similarity to the source mistake")
     p.add_argument("--prune", default=None, choices=("half", "longest-run"))
-    p.add_argument("--replay", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replay", type=types.nonnegative_int, default=None)
+    p.add_argument("--seed", type=types.seed, default=0)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, same code path")
     p.add_argument("--projection", default="pca", choices=("umap", "pca"),
                    help="2-D projection for rounds.html (umap is slower: numba JIT)")
-    p.add_argument("--out", default="artifacts/agora", help="output folder")
+    p.add_argument("--out", default="artifacts/agora", type=types.nonempty,
+                   help="output folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -77,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
                      labeller_dir=args.labeller_dir, train_size=args.train_size,
                      labeller_size=args.labeller_size, n_thetas=args.thetas))
         embedder = embed.SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
-        record = run_agora(args.task, config, seed=args.seed, embedder=embedder, progress=False)
+        # finished rounds are kept in OUT/rounds: rerunning the same command resumes there
+        record = run_agora(args.task, config, seed=args.seed, embedder=embedder, progress=False,
+                           checkpoint_dir=artifacts.run_dir(args.out) / "rounds")
         dev_points = list(record.dev_texts)
         baseline = record.baseline_test_accuracy
     result = record.result

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from bortkit import arch
+from bortkit.cli import args as types
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,11 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Exact parameter counts (HF BertModel / BertForMaskedLM) and the analytic "
         "operation count i(xi) of a BERT-shaped architecture.",
     )
-    p.add_argument("spec", help=f"a preset ({', '.join(arch.PRESETS)}) or D,A,H,I[,V]")
-    p.add_argument("--seq-len", type=int, default=128, help="sequence length for i(xi)")
-    p.add_argument("--batch-size", type=int, default=1, help="batch size for i(xi)")
+    p.add_argument("spec", type=types.arch_spec,
+                   help=f"a preset ({', '.join(arch.PRESETS)}) or D,A,H,I[,V]")
+    p.add_argument("--seq-len", type=types.positive_int, default=128,
+                   help="sequence length for i(xi)")
+    p.add_argument("--batch-size", type=types.positive_int, default=1, help="batch size for i(xi)")
     p.add_argument(
-        "--reference", default="bert-large", help="spec that size fractions are relative to"
+        "--reference", default="bert-large", type=types.arch_spec,
+        help="spec that size fractions are relative to",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

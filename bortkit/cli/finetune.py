@@ -13,6 +13,7 @@ from typing import Any
 
 from bortkit import data
 from bortkit.arch import parse_spec
+from bortkit.cli import args as types
 from bortkit.finetune import (
     FinetuneConfig,
     best_result,
@@ -35,29 +36,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         "task, one model per θ; evaluate on validation each epoch, keep the best epoch, score "
         "test.",
     )
-    p.add_argument("--task", required=True, help="builtin task (rt, imdb, bbc, tweets, sms) "
+    p.add_argument("--task", required=True, type=types.task,
+                   help="builtin task (rt, imdb, bbc, tweets, sms) "
                    "or a data file/folder (see bortkit.data.tasks.load_task)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="checkpoint folder (or notebook 03's output folder), or "
                      "'minilm' for the shipped MiniLM")
-    src.add_argument("--spec", help="random initialisation of this shape: preset or D,A,H,I[,V]")
-    p.add_argument("--out", required=True, help="output folder (model/, results.json)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--max-length", type=int, default=64, help="truncation length in tokens")
-    p.add_argument("--train-size", type=int, default=None, help="subsample train to N examples")
-    p.add_argument("--eval-size", type=int, default=None,
+    src.add_argument("--spec", type=types.arch_spec,
+                     help="random initialisation of this shape: preset or D,A,H,I[,V]")
+    p.add_argument("--out", required=True, type=types.nonempty,
+                   help="output folder (model/, results.json)")
+    p.add_argument("--epochs", type=types.positive_int, default=3)
+    p.add_argument("--max-length", type=types.seq_len, default=64,
+                   help="truncation length in tokens")
+    p.add_argument("--train-size", type=types.positive_int, default=None,
+                   help="subsample train to N examples")
+    p.add_argument("--eval-size", type=types.positive_int, default=None,
                    help="cap validation and test to N examples each")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the split and subsample")
-    p.add_argument("--theta", default=None,
+    p.add_argument("--encoding", type=types.encoding, default=None,
+                   help="a data file's encoding (default: detected; see docs/your-own-data.md)")
+    p.add_argument("--data-seed", type=types.seed, default=0,
+                   help="seed of the split and subsample")
+    p.add_argument("--theta", type=types.theta_preset, default=None,
                    help="a Θ preset (bort, cpu, smoke): one run per θ; else the single θ below")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--warmup-ratio", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--patience", type=int, default=2, help="early-stopping patience (epochs)")
+    p.add_argument("--seed", type=types.seed, default=0)
+    p.add_argument("--lr", type=types.positive_float, default=5e-5)
+    p.add_argument("--weight-decay", type=types.nonnegative_float, default=0.0)
+    p.add_argument("--warmup-ratio", type=types.warmup_ratio, default=0.1)
+    p.add_argument("--batch-size", type=types.positive_int, default=16)
+    p.add_argument("--patience", type=types.positive_int, default=2,
+                   help="early-stopping patience (epochs)")
     p.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1", "mcc"))
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    p.add_argument("--threads", type=types.nonnegative_int, default=0,
+                   help="torch threads (0 = torch default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -79,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"--model {args.model!r}: no config.json in it or in its "
                                     "model/ subfolder")
     task = data.load_task(args.task, seed=args.data_seed, train_size=args.train_size,
-                          eval_size=args.eval_size)
+                          eval_size=args.eval_size, encoding=args.encoding)
     out = artifacts.run_dir(args.out)
     config = FinetuneConfig(epochs=args.epochs, max_length=args.max_length,
                             patience=args.patience, metric=args.metric,

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from bortkit.arch import PRESETS
+from bortkit.cli import args as types
 from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
 from bortkit.search import executors, fptas
@@ -31,44 +32,99 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train one representative per (1+eps) cost group for a bounded budget, "
         "pick argmax W, and write the choice and the (p, i, e) Pareto front.",
     )
-    p.add_argument("--space", default="cpu", help="search space: paper, cpu or tiny")
-    p.add_argument("--epsilon", type=float, default=0.1, help="approximation slack, in (0, 1)")
-    p.add_argument("--s", type=float, default=1.0, help="the FPTAS input s (budget ∝ s^-1.5)")
-    p.add_argument("--c", type=float, default=10.0, help="budget constant: N = c/(eps s^1.5)")
-    p.add_argument("--steps", type=int, default=None, help="explicit budget N (overrides c)")
-    p.add_argument("--max-steps", type=int, default=1000, help="cap on the budget N")
-    p.add_argument("--theta", default="one",
-                   help="Θ preset of bortkit.theta.THETA_PRESETS: one, lr2 or lr3")
-    p.add_argument("--maximum-point", default="grid",
-                   help=f"T: 'grid' (max p, i over the space) or a preset ({', '.join(PRESETS)})")
-    p.add_argument("--batch-size", type=int, default=8, help="|B| (sequences per step)")
-    p.add_argument("--seq-len", type=int, default=64, help="tokens per training sequence")
-    p.add_argument("--seed", type=int, default=0, help="seed of every evaluation")
-    p.add_argument("--param-count", default="effective", choices=PARAM_COUNTS,
-                   help="p for the candidates, T and W: effective (no embeddings) or total")
-    p.add_argument("--audit-fraction", type=float, default=0.1,
-                   help="share of non-representative members trained to audit the "
-                   "error-correspondence assumption, in [0, 1] (0: no audit)")
-    p.add_argument("--audit-seed", type=int, default=0, help="seed of the audit's sample")
-    p.add_argument("--evaluator", default="surrogate", choices=("surrogate", "synthetic"),
-                   help="surrogate = KD pretraining error; synthetic = teaching stand-in")
-    p.add_argument("--surface", default="size", choices=SURFACES,
-                   help="synthetic evaluator's error surface: size (the assumption holds) or "
-                   "shape (it fails; the audit should say so)")
+    p.add_argument(
+        "--space", type=types.space, default="cpu", help="search space: paper, cpu or tiny"
+    )
+    p.add_argument(
+        "--epsilon", type=types.open_unit, default=0.1, help="approximation slack, in (0, 1)"
+    )
+    p.add_argument(
+        "--s", type=types.positive_float, default=1.0, help="the FPTAS input s (budget ∝ s^-1.5)"
+    )
+    p.add_argument(
+        "--c", type=types.positive_float, default=10.0, help="budget constant: N = c/(eps s^1.5)"
+    )
+    p.add_argument(
+        "--steps", type=types.positive_int, default=None, help="explicit budget N (overrides c)"
+    )
+    p.add_argument(
+        "--max-steps", type=types.positive_int, default=1000, help="cap on the budget N"
+    )
+    p.add_argument(
+        "--theta",
+        type=types.theta_preset,
+        default="one",
+        help="Θ preset of bortkit.theta.THETA_PRESETS: one, lr2 or lr3",
+    )
+    p.add_argument(
+        "--maximum-point",
+        default="grid",
+        help=f"T: 'grid' (max p, i over the space) or a preset ({', '.join(PRESETS)})",
+    )
+    p.add_argument(
+        "--batch-size", type=types.positive_int, default=8, help="|B| (sequences per step)"
+    )
+    p.add_argument(
+        "--seq-len", type=types.positive_int, default=64, help="tokens per training sequence"
+    )
+    p.add_argument("--seed", type=types.seed, default=0, help="seed of every evaluation")
+    p.add_argument(
+        "--param-count",
+        default="effective",
+        choices=PARAM_COUNTS,
+        help="p for the candidates, T and W: effective (no embeddings) or total",
+    )
+    p.add_argument(
+        "--audit-fraction",
+        type=types.probability,
+        default=0.1,
+        help="share of non-representative members trained to audit the "
+        "error-correspondence assumption, in [0, 1] (0: no audit)",
+    )
+    p.add_argument("--audit-seed", type=types.seed, default=0, help="seed of the audit's sample")
+    p.add_argument(
+        "--evaluator",
+        default="surrogate",
+        choices=("surrogate", "synthetic"),
+        help="surrogate = KD pretraining error; synthetic = teaching stand-in",
+    )
+    p.add_argument(
+        "--surface",
+        default="size",
+        choices=SURFACES,
+        help="synthetic evaluator's error surface: size (the assumption holds) or "
+        "shape (it fails; the audit should say so)",
+    )
     p.add_argument("--smoke", action="store_true", help="smoke-sized teacher for the surrogate")
-    p.add_argument("--device", default="auto",
-                   help="where the surrogate trains: auto (CUDA when present), cpu or cuda")
-    p.add_argument("--store", default=None, help="SQLite results file (resume / share runs)")
+    p.add_argument(
+        "--device",
+        type=types.device,
+        default="auto",
+        help="where the surrogate trains: auto (CUDA when present), cpu or cuda",
+    )
+    p.add_argument(
+        "--store",
+        type=types.nonempty,
+        default=None,
+        help="SQLite results file (resume / share runs)",
+    )
     p.add_argument("--executor", default="local", choices=executors.EXECUTORS)
     p.add_argument("--address", default=None, help="Dask scheduler address (tcp://host:port)")
-    p.add_argument("--workers", type=int, default=2, help="workers (process / local Dask)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--workers", type=types.positive_int, default=2, help="workers (process / local Dask)"
+    )
+    p.add_argument("--out", type=types.nonempty, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
 def build_evaluator(
-    name: str, *, batch_size: int, seq_len: int, smoke: bool, surface: str = "size",
+    name: str,
+    *,
+    batch_size: int,
+    seq_len: int,
+    smoke: bool,
+    surface: str = "size",
     device: str = "auto",
 ) -> Evaluator:
     """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length."""
@@ -80,34 +136,57 @@ def build_evaluator(
 def run(args: argparse.Namespace) -> int:
     space = SearchSpace.named(args.space)
     config = FptasConfig(
-        epsilon=args.epsilon, s=args.s, c=args.c, steps=args.steps, max_steps=args.max_steps,
-        batch_size=args.batch_size, theta=theta_grid(args.theta),
-        maximum_point=args.maximum_point, seed=args.seed, param_count=args.param_count,
-        audit_fraction=args.audit_fraction, audit_seed=args.audit_seed,
+        epsilon=args.epsilon,
+        s=args.s,
+        c=args.c,
+        steps=args.steps,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        theta=theta_grid(args.theta),
+        maximum_point=args.maximum_point,
+        seed=args.seed,
+        param_count=args.param_count,
+        audit_fraction=args.audit_fraction,
+        audit_seed=args.audit_seed,
     )
-    evaluator = build_evaluator(args.evaluator, batch_size=args.batch_size,
-                                seq_len=args.seq_len, smoke=args.smoke, surface=args.surface,
-                                device=args.device)
+    evaluator = build_evaluator(
+        args.evaluator,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        smoke=args.smoke,
+        surface=args.surface,
+        device=args.device,
+    )
     out = artifacts.run_dir(args.out)
     store = open_store(args.store)
     ex = executors.make_executor(args.executor, address=args.address, n_workers=args.workers)
     try:
-        result = fptas.search(space, config, evaluator=evaluator, store=store, executor=ex,
-                              progress=not args.no_progress)
+        result = fptas.search(
+            space,
+            config,
+            evaluator=evaluator,
+            store=store,
+            executor=ex,
+            progress=not args.no_progress,
+        )
     finally:
         ex.close()
         store.close()
     fptas.save_result(result, out)
     c = result.chosen
     print(f"chosen {c.spec.label}: W={c.w:.4g} e={c.error:.4f} p={c.params:,} i={c.ops:,}")
-    print(f"trained {result.n_trained}/{result.n_space} candidates ({result.n_audited} for the "
-          f"audit) x {len(config.theta)} θ for {result.budget_steps} steps "
-          f"({result.n_cached} evaluations from the store); {result.n_inherited} inherit their "
-          f"representative's e; front {len(result.front)} points, hypervolume "
-          f"{result.front.hypervolume:.4f}")
+    print(
+        f"trained {result.n_trained}/{result.n_space} candidates ({result.n_audited} for the "
+        f"audit) x {len(config.theta)} θ for {result.budget_steps} steps "
+        f"({result.n_cached} evaluations from the store); {result.n_inherited} inherit their "
+        f"representative's e; front {len(result.front)} points, hypervolume "
+        f"{result.front.hypervolume:.4f}"
+    )
     spread = result.error_spread()
-    print(f"e over the trained: min {spread.min:.4f}, median {spread.median:.4f}, "
-          f"max {spread.max:.4f}")
+    print(
+        f"e over the trained: min {spread.min:.4f}, median {spread.median:.4f}, "
+        f"max {spread.max:.4f}"
+    )
     print(f"wrote {out / 'fptas_result.json'} and {out / 'candidates.csv'}")
     print(result.audit.report())
     if result.audit.warning:

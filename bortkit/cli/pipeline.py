@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bortkit.cli import args as types
 from bortkit.run import pipeline
 
 
@@ -16,8 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Writes runs/<stamp>/index.html. Re-run with --stamp to resume a run.",
     )
     p.add_argument("--profile", default="quick", choices=sorted(pipeline.PROFILES))
-    p.add_argument("--runs-root", default="runs", help="parent folder of run folders")
-    p.add_argument("--stamp", default=None, help="resume (or name) the run runs/<stamp>/")
+    p.add_argument("--runs-root", default="runs", type=types.nonempty,
+                   help="parent folder of run folders")
+    p.add_argument("--stamp", default=None, type=types.nonempty,
+                   help="resume (or name) the run runs/<stamp>/")
     p.add_argument("--only", default=None, help="comma-separated notebook stems to run")
     p.set_defaults(func=run)
 

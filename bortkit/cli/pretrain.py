@@ -11,7 +11,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bortkit.cli import args as types
 from bortkit.data.corpus import Corpus, build_corpus
+from bortkit.data.readers import decode
 from bortkit.pretrain.distill import KD_VARIANTS, OBJECTIVES, build_student
 from bortkit.pretrain.engine import pretrain, resolve_arch
 from bortkit.pretrain.mlm import corpus_blocks
@@ -28,33 +30,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Pretrain a BertForMaskedLM of shape SPEC by KD from the MLM-adapted MiniLM "
         "teacher on the builtin corpus; checkpoints, exact --resume, export to OUT/model.",
     )
-    p.add_argument("--arch", required=True,
+    p.add_argument("--arch", required=True, type=types.arch_or_folder,
                    help="a preset, D,A,H,I[,V], or an FPTAS output folder (its chosen shape)")
-    p.add_argument("--steps", type=int, required=True, help="optimiser steps")
-    p.add_argument("--out", required=True, help="output folder (checkpoints, model/, result.json)")
+    p.add_argument("--steps", type=types.positive_int, required=True, help="optimiser steps")
+    p.add_argument("--out", required=True, type=types.nonempty,
+                   help="output folder (checkpoints, model/, result.json)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--objective", default="kd", choices=OBJECTIVES)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup-ratio", type=float, default=0.06)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--temperature", type=float, default=2.0)
-    p.add_argument("--w-mlm", type=float, default=0.1)
-    p.add_argument("--w-kd", type=float, default=0.5)
+    p.add_argument("--batch-size", type=types.positive_int, default=16)
+    p.add_argument("--seq-len", type=types.seq_len, default=64)
+    p.add_argument("--lr", type=types.positive_float, default=1e-3)
+    p.add_argument("--warmup-ratio", type=types.warmup_ratio, default=0.06)
+    p.add_argument("--weight-decay", type=types.nonnegative_float, default=0.01)
+    p.add_argument("--temperature", type=types.positive_float, default=2.0)
+    p.add_argument("--w-mlm", type=types.nonnegative_float, default=0.1)
+    p.add_argument("--w-kd", type=types.nonnegative_float, default=0.5)
     p.add_argument("--kd-variant", default="kl", choices=KD_VARIANTS)
-    p.add_argument("--clip-weights", type=float, default=None, help="clamp weights to [-c, c]")
-    p.add_argument("--eval-every", type=int, default=50)
-    p.add_argument("--checkpoint-every", type=int, default=100)
-    p.add_argument("--eval-blocks", type=int, default=128, help="held-out blocks evaluated")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--clip-weights", type=types.positive_float, default=None,
+                   help="clamp weights to [-c, c]")
+    p.add_argument("--eval-every", type=types.nonnegative_int, default=50)
+    p.add_argument("--checkpoint-every", type=types.nonnegative_int, default=100)
+    p.add_argument("--eval-blocks", type=types.positive_int, default=128,
+                   help="held-out blocks evaluated")
+    p.add_argument("--seed", type=types.seed, default=0)
     p.add_argument("--teacher", default="default",
                    help="'default' (bortkit.pretrain.teacher.load_teacher), 'smoke', or a "
                    "model folder")
     p.add_argument("--corpus-file", default=None,
                    help="plain-text corpus (paragraphs split by blank lines; the last 10%% are "
                    "held out) instead of the builtin corpus")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    p.add_argument("--threads", type=types.nonnegative_int, default=0,
+                   help="torch threads (0 = torch default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -78,7 +84,10 @@ def _teacher(name: str, objective: str) -> tuple[Any, Any]:
 def _corpus(path: str | None) -> Corpus:
     if path is None:
         return build_corpus()
-    text = Path(path).expanduser().read_text(encoding="utf-8")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"--corpus-file {path!r}: no such file")
+    text, _ = decode(file, file.read_bytes())  # the user-file encodings rule
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     if len(paras) < 2:
         raise ValueError(f"--corpus-file {path!r} needs at least 2 paragraphs (blank-line split)")

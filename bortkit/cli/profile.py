@@ -13,7 +13,9 @@ import math
 import sys
 
 from bortkit import arch, records
+from bortkit.cli import args as types
 from bortkit.measure import DEFAULT_REFERENCES, ProfileConfig, profile_presets
+from bortkit.utils import DEVICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,23 +29,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--presets",
         default="bert-base,bort",
+        type=types.presets,
         help=f"comma-separated preset names (from: {', '.join(arch.PRESETS)}); '' for none",
     )
     p.add_argument(
         "--spec",
         action="append",
         default=[],
+        type=types.arch_spec,
         metavar="D,A,H,I[,V]",
         help="a custom shape to measure as well (repeatable)",
     )
-    p.add_argument("--seq-len", type=int, default=128, help="tokens per sequence")
-    p.add_argument("--batch-size", type=int, default=1, help="sequences per forward call")
-    p.add_argument("--repeats", type=int, default=20, help="timed forward calls per model")
-    p.add_argument("--warmup", type=int, default=5, help="untimed forward calls first")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--seed", type=int, default=0, help="seeds weights and token ids")
-    p.add_argument("--gemm-size", type=int, default=2048, help="matrix side for the GEMM peak")
-    p.add_argument("--gemm-repeats", type=int, default=5, help="timed GEMMs")
+    p.add_argument("--seq-len", type=types.positive_int, default=128, help="tokens per sequence")
+    p.add_argument("--batch-size", type=types.positive_int, default=1,
+                   help="sequences per forward call")
+    p.add_argument("--repeats", type=types.positive_int, default=20,
+                   help="timed forward calls per model")
+    p.add_argument("--warmup", type=types.nonnegative_int, default=5,
+                   help="untimed forward calls first")
+    p.add_argument("--threads", type=types.positive_int, default=None,
+                   help="torch threads (default: torch's)")
+    p.add_argument("--seed", type=types.seed, default=0, help="seeds weights and token ids")
+    p.add_argument("--gemm-size", type=types.positive_int, default=2048,
+                   help="matrix side for the GEMM peak")
+    p.add_argument("--gemm-repeats", type=types.positive_int, default=5, help="timed GEMMs")
     p.add_argument("--no-gemm", action="store_true", help="skip the GEMM peak measurement")
     p.add_argument(
         "--interleave",
@@ -51,7 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hold every model in memory and time them round-robin (fairer ratios on a "
         "shared machine; needs the memory of all models at once)",
     )
-    p.add_argument("--json", metavar="FILE", default=None, help="write the full report here")
+    p.add_argument("--device", type=str, default="auto", choices=DEVICES,
+                   help="where the models run: auto (CUDA when present), cpu or cuda")
+    p.add_argument("--json", metavar="FILE", default=None, type=types.nonempty,
+                   help="write the full report here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -78,13 +90,15 @@ def run(args: argparse.Namespace) -> int:
         gemm_size=None if args.no_gemm else args.gemm_size,
         gemm_repeats=args.gemm_repeats,
         interleave=args.interleave,
+        device=args.device,
     )
     report = profile_presets(config, progress=not args.no_progress)
     if args.json:
         records.save_json(args.json, report)
     env, peak = report.env, report.peak
     print(
-        f"{env.cpu_model}, {env.n_cores} cores, {report.latencies[0].threads} threads, "
+        f"{env.gpu_model or env.cpu_model} ({env.device}), {env.n_cores} cores, "
+        f"{report.latencies[0].threads} threads, "
         f"torch {env.torch_version}; batch {args.batch_size}, seq {args.seq_len}, "
         f"{args.repeats} repeats{', interleaved' if report.interleaved else ''}; "
         f"load {env.load_avg_1m:.2f}"

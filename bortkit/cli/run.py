@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bortkit.cli import args as types
 from bortkit.run import pipeline
 
 
@@ -18,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("notebook", help="stem (01_profile), file name or path of a notebook")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="set a parameter (repeatable)")
-    p.add_argument("--out", default=None, help="output_dir (default: runs/single/<stem>)")
+    p.add_argument("--out", default=None, type=types.nonempty,
+                   help="output_dir (default: runs/single/<stem>)")
     p.add_argument("--no-progress", action="store_true", help="hide the cell progress bar")
     p.set_defaults(func=run)
 

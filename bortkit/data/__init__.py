@@ -11,7 +11,9 @@ from bortkit.data.tasks import (
     TASK_INFO,
     TASKS,
     TaskSummary,
+    check_task_name,
     load_task,
+    load_task_and_report,
     summarize_task,
 )
 
@@ -24,7 +26,9 @@ __all__ = [
     "TASK_INFO",
     "TaskSummary",
     "build_corpus",
+    "check_task_name",
     "load_task",
+    "load_task_and_report",
     "split_dataset",
     "summarize_task",
 ]

@@ -1,11 +1,10 @@
 """From a table of texts and labels to a seeded, stratified train / validation / test split.
 
 The shared lower half of `bortkit.data`: the builtin tasks (`bortkit.data.tasks`) and the users'
-files (`bortkit.data.userfiles`) both end as a pandas DataFrame with a text column and a label
-column, and both go through the same steps here: `clean_text`, `label_names_of` (the label set
-of user data), `to_dataset` (a `datasets.Dataset` with a ClassLabel ``label``, every bad value
-reported with its column and row), `split_dataset` (seeded, label-stratified 80/10/10) and
-`subsample`.
+files (`bortkit.data.userfiles`) share `clean_text`, `split_dataset` (seeded, label-stratified
+80/10/10) and `subsample`; `to_dataset` turns a builtin task's DataFrame into a
+`datasets.Dataset` with a ClassLabel ``label`` (user files get their row-by-row checks in
+`bortkit.data.userfiles`).
 
 pandas and datasets are imported lazily (heavy; `import bortkit.data` stays light).
 """
@@ -54,25 +53,6 @@ def _is_int(v: Any) -> bool:
         return float(v) == int(v)
     except (TypeError, ValueError, OverflowError):
         return False
-
-
-def label_names_of(values: Sequence[Any], where: str) -> tuple[str, ...]:
-    """Label names inferred from data: sorted strings, or '0'..'K-1' for integer labels.
-
-    Args:
-        values: the label column's values.
-        where: names the data in error messages (a file, a split).
-    """
-    vals = set(values)
-    if all(isinstance(v, str) for v in vals):
-        return tuple(sorted(vals))
-    if all(_is_int(v) for v in vals):
-        ints = sorted(int(v) for v in vals)
-        if ints[0] < 0:
-            raise ValueError(f"{where}: integer labels must be >= 0, got {ints[0]}")
-        return tuple(str(i) for i in range(ints[-1] + 1))
-    raise ValueError(f"{where}: labels must be all strings or all integers, got "
-                     f"{sorted(map(repr, vals))[:5]}")
 
 
 def _encode_labels(values: Sequence[Any], names: tuple[str, ...], where: str) -> list[int]:
@@ -181,7 +161,6 @@ __all__ = [
     "SPLITS",
     "SPLIT_FRACTIONS",
     "clean_text",
-    "label_names_of",
     "split_dataset",
     "subsample",
     "to_dataset",

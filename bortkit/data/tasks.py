@@ -19,9 +19,9 @@ sources has official dev/test splits, so each task is split 80/10/10 into train 
 test, stratified by label, by `datasets.Dataset.train_test_split` with the given seed
 (identical for the same seed). Processed splits are cached under ``cache_dir()/tasks``.
 
-User files and folders (CSV/TSV/JSONL/JSON/parquet) and hub names are read by
-`bortkit.data.userfiles`; `load_task` is the single entry point for both. Cleaning, conversion and
-splitting, shared by both, live in `bortkit.data.tables`.
+User files and folders (CSV/TSV/JSONL/JSON/parquet, class sub-folders of .txt) and hub names
+are read by `bortkit.data.userfiles` (docs/your-own-data.md); `load_task` is the single entry
+point for both. Cleaning and splitting, shared by both, live in `bortkit.data.tables`.
 """
 
 from __future__ import annotations
@@ -185,33 +185,83 @@ def load_task(
     label_column: str = "label",
     text_pair_column: str | None = None,
     label_names: Sequence[str] | None = None,
+    encoding: str | None = None,
     cache: bool = True,
 ) -> datasets.DatasetDict:
     """Load a classification task as train / validation / test with a ClassLabel ``label``.
 
     Args:
-        name: a builtin task (`TASKS`), a CSV/TSV/JSONL/parquet file or a folder of them
+        name: a builtin task (`TASKS`), a CSV/TSV/JSONL/JSON/parquet file or a folder of them
             (``train.*``/``validation.*``/``test.*`` are used as given; otherwise all files are
-            concatenated and split), or a hub dataset name (only when online).
+            concatenated and split), a folder of class sub-folders of ``.txt`` files, or a hub
+            dataset name (only when online). See docs/your-own-data.md.
         seed: seeds the stratified split and any subsampling.
         train_size: subsample train to this many examples (int) or fraction (float).
         eval_size: cap validation and test to this many examples / fraction each.
         text_column, label_column, text_pair_column: user-data column names; the output columns
             are always ``text``, optional ``text_pair``, and ``label``.
         label_names: the label set for user data (default: sorted labels seen in train).
+        encoding: user files' text encoding (default: detected; see `bortkit.data.readers`).
         cache: reuse/write the processed builtin splits under ``cache_dir()/tasks``.
 
     Returns:
         DatasetDict with splits train, validation, test.
     """
-    check_int("seed", seed, minimum=0)
+    return load_task_and_report(
+        name, seed=seed, train_size=train_size, eval_size=eval_size, text_column=text_column,
+        label_column=label_column, text_pair_column=text_pair_column, label_names=label_names,
+        encoding=encoding, cache=cache)[0]
+
+
+def check_task_name(name: str | os.PathLike[str], parameter: str = "task") -> str:
+    """`name` when `load_task` can try it (a builtin task, an existing path, or a hub name
+    while online); else a `ValueError` naming `parameter` and saying what would work."""
     key = str(name)
     if key in TASK_INFO:
+        return key
+    if not key.strip():
+        raise ValueError(f"{parameter}={key!r}: give a builtin task ({', '.join(TASKS)}) or a "
+                         "data file or folder")
+    if Path(key).expanduser().exists():
+        return key
+    if userfiles.looks_like_path(key):
+        raise ValueError(f"{parameter}={key!r}: no such data file or folder")
+    if userfiles.is_user_source(key):  # a hub name, while online
+        return key
+    raise ValueError(
+        f"{parameter}={key!r}: not a builtin task ({', '.join(TASKS)}) and no such file or "
+        f"folder; give a path to a {'/'.join(userfiles.FILE_SUFFIXES)} file or folder "
+        "(hub dataset names need network: BORTKIT_ONLINE=1)"
+    )
+
+
+def load_task_and_report(
+    name: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    train_size: int | float | None = None,
+    eval_size: int | float | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    text_pair_column: str | None = None,
+    label_names: Sequence[str] | None = None,
+    encoding: str | None = None,
+    cache: bool = True,
+) -> tuple[datasets.DatasetDict, userfiles.UserDataReport | None]:
+    """`load_task`, plus what reading a user's data did (None for a builtin task): encodings
+    used, label mapping, and the empty and repeated texts dropped."""
+    check_int("seed", seed, minimum=0)
+    key = str(name)
+    report = None
+    if key in TASK_INFO:
+        if encoding is not None:
+            raise ValueError(f"encoding={encoding!r}: only for user files; the builtin task "
+                             f"{key!r} is read with its own encoding")
         dd = _cached_builtin(key, seed, cache)
     elif userfiles.is_user_source(key):
-        dd = userfiles.load_user_task(
+        dd, report = userfiles.load_user_task(
             key, seed=seed, text_column=text_column, label_column=label_column,
-            text_pair_column=text_pair_column, label_names=label_names,
+            text_pair_column=text_pair_column, label_names=label_names, encoding=encoding,
         )
     else:  # offline, and neither a builtin task nor a path: say what would work
         raise ValueError(
@@ -229,7 +279,7 @@ def load_task(
     for split, ds in out.items():
         if len(ds) == 0:
             raise ValueError(f"task {key!r}: split {split!r} is empty")
-    return out
+    return out, report
 
 
 @dataclass(frozen=True)
@@ -239,6 +289,7 @@ class TaskSummary(Record):
     Attributes:
         sizes: examples per split, in split order.
         label_counts: per split, the count of each label (in `label_names` order).
+        user_data: for user data, what reading it did (`UserDataReport`); None for builtins.
     """
 
     name: str
@@ -246,17 +297,20 @@ class TaskSummary(Record):
     sizes: dict[str, int]
     label_counts: dict[str, tuple[int, ...]]
     has_pair: bool
+    user_data: userfiles.UserDataReport | None = None
 
 
-def summarize_task(dd: datasets.DatasetDict, *, name: str = "") -> TaskSummary:
-    """Split sizes and per-label counts of a DatasetDict from `load_task`."""
+def summarize_task(dd: datasets.DatasetDict, *, name: str = "",
+                   report: userfiles.UserDataReport | None = None) -> TaskSummary:
+    """Split sizes and per-label counts of a DatasetDict from `load_task` (with the
+    `UserDataReport` of `load_task_and_report` for user data)."""
     names = tuple(dd["train"].features["label"].names)
     counts = {}
     for split in dd:
         labels = dd[split]["label"]
         counts[split] = tuple(labels.count(i) for i in range(len(names)))
     return TaskSummary(name, names, {s: len(dd[s]) for s in dd}, counts,
-                       "text_pair" in dd["train"].column_names)
+                       "text_pair" in dd["train"].column_names, report)
 
 
 __all__ = [
@@ -265,6 +319,8 @@ __all__ = [
     "TASK_INFO",
     "TaskInfo",
     "TaskSummary",
+    "check_task_name",
     "load_task",
+    "load_task_and_report",
     "summarize_task",
 ]

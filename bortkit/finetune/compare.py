@@ -5,6 +5,12 @@
 same Θ (a fair comparison) and keeps each one's best run in ``<output_dir>/<name>``, with its
 ``finetune_result.json`` beside it (`FinetuneResult.load(<output_dir>/<name>)`).
 `comparison_sources` names the three models notebook 04 compares.
+
+Both resume after a crash or kill -9 when given an `output_dir`: each θ's record is written
+atomically to ``<output_dir>/<θ label>.json`` as soon as its run ends, and a rerun skips every θ
+whose record matches this run (same θ, task size, labels, epochs and metric); a truncated or
+foreign record is reported in one log line and that θ is redone. `compare` likewise keeps each
+model's finished best run.
 """
 
 from __future__ import annotations
@@ -26,6 +32,40 @@ from bortkit.theta import Theta
 logger = logging.getLogger(__name__)
 
 
+def _matches(result: FinetuneResult, *, config: FinetuneConfig, data: Any,
+             thetas: Sequence[Theta]) -> str:
+    """Why `result` is not a finished run of one of `thetas` on `data` ("" when it is)."""
+    if result.theta not in thetas:
+        return f"θ {result.theta.label} is not in this Θ"
+    if result.train_size != len(data["train"]) or result.epochs != config.epochs:
+        return (f"it ran {result.epochs} epochs on {result.train_size} examples, not "
+                f"{config.epochs} on {len(data['train'])}")
+    if result.metric != config.metric or tuple(result.label_names) != task_labels(data):
+        return "its metric or labels differ"
+    return ""
+
+
+def _finished(path: Path, *, config: FinetuneConfig, data: Any, thetas: Sequence[Theta],
+              check_model: bool = True) -> FinetuneResult | None:
+    """The finished run recorded at `path`, or None (absent, damaged or foreign: then redone,
+    with one log line saying why). `check_model`: a recorded model folder must exist."""
+    if not path.is_file():
+        return None
+    try:
+        result = FinetuneResult.load(path)
+    except ValueError as exc:
+        logger.warning("redoing %s: %s", path.name, exc)
+        return None
+    why = _matches(result, config=config, data=data, thetas=thetas)
+    if (not why and check_model and result.model_dir is not None
+            and not Path(result.model_dir).is_dir()):
+        why = f"its model folder {result.model_dir} is gone"
+    if why:
+        logger.warning("redoing %s: a record of another run (%s)", path, why)
+        return None
+    return result
+
+
 def run_grid(
     model_source: ModelSource,
     data: Any,
@@ -43,7 +83,9 @@ def run_grid(
     Args:
         model_source, data, config, tokenizer, name: as for `finetune`.
         thetas: the hyperparameter sets, in order.
-        output_dir: export models to ``<output_dir>/<theta.label>``; None: no export.
+        output_dir: export models to ``<output_dir>/<theta.label>`` and each θ's record to
+            ``<output_dir>/<theta.label>.json``; a rerun skips the θ's recorded there (see the
+            module docstring). None: no export, no resume.
         keep: with `output_dir`, "best" deletes all but the best θ's model (by validation
             `metric`), "all" keeps every model.
         progress: one bar over θ (the per-run Trainer bars stay off).
@@ -62,16 +104,29 @@ def run_grid(
     results: list[FinetuneResult] = []
     bar = tqdm(thetas, desc=f"Θ {name or ''}".strip(), disable=not progress)
     for theta in bar:
-        sub = None if output_dir is None else Path(output_dir) / theta.label
-        results.append(finetune(model_source, data, theta=theta, config=config,
-                                tokenizer=tokenizer, name=name, output_dir=sub, progress=False))
+        sub = record = None
+        if output_dir is not None:
+            sub, record = Path(output_dir) / theta.label, Path(output_dir) / f"{theta.label}.json"
+            done = _finished(record, config=config, data=data, thetas=thetas)
+            if done is not None and done.theta == theta:
+                logger.info("θ %s: finished in an earlier run (%s); skipped", theta.label, record)
+                results.append(done)
+                continue
+        result = finetune(model_source, data, theta=theta, config=config, tokenizer=tokenizer,
+                          name=name, output_dir=sub, progress=False)
+        if record is not None:
+            result.save(record)  # atomic: a rerun skips this θ from now on
+        results.append(result)
         bar.set_postfix(best=max(r.val.get(results[0].metric) for r in results))
     if output_dir is not None and keep == "best":
         best = best_result(results)
         for i, r in enumerate(results):
             if r is not best and r.model_dir:
-                shutil.rmtree(r.model_dir, ignore_errors=True)
+                # record first, then delete: a kill in between leaves an orphan folder, never a
+                # record pointing at a deleted model
                 results[i] = r.replace(model_dir=None)
+                results[i].save(Path(output_dir) / f"{r.theta.label}.json")
+                shutil.rmtree(r.model_dir, ignore_errors=True)
     return results
 
 
@@ -113,9 +168,23 @@ def compare(
     """
     if not sources:
         raise ValueError("sources is empty")
+    thetas = tuple(thetas)
     best: dict[str, FinetuneResult] = {}
     for name, source in sources.items():
         sub = None if output_dir is None else Path(output_dir) / f".grid-{name}"
+        if output_dir is not None:
+            target = (Path(output_dir) / name).resolve()
+            # the folder holds the model, so its record's model_dir may still name the grid
+            done = _finished(target / FinetuneResult.file_name, config=config, data=data,
+                             thetas=thetas, check_model=False) if (
+                target / "config.json").is_file() else None
+            if done is not None and done.source == name:
+                logger.info("%s: its best run finished earlier (%s); skipped", name, target)
+                best[name] = done.replace(model_dir=str(target))
+                if done.model_dir != str(target):  # killed between the move and the save
+                    best[name].save(target)
+                shutil.rmtree(sub, ignore_errors=True)
+                continue
         results = run_grid(source, data, thetas, config=config, output_dir=sub, keep="best",
                            name=name, progress=progress)
         winner = best_result(results)
@@ -123,9 +192,9 @@ def compare(
             target = (Path(output_dir) / name).resolve()  # absolute, as `export` writes
             shutil.rmtree(target, ignore_errors=True)
             shutil.move(winner.model_dir, target)
-            shutil.rmtree(sub, ignore_errors=True)
             winner = winner.replace(model_dir=str(target))
             winner.save(target)  # the moved folder's record points at its new place
+            shutil.rmtree(sub, ignore_errors=True)
         best[name] = winner
     return best
 

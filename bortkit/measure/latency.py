@@ -1,14 +1,16 @@
-"""CPU latency of BERT shapes, measured honestly.
+"""Latency of BERT shapes on the CPU (or a CUDA GPU), measured honestly.
 
 `measure_latency` builds a randomly initialised HF `BertModel` (with pooler) from an `ArchSpec`
-and times its forward pass: eval mode, `torch.inference_mode`, a fixed number of torch threads,
+and times its forward pass (`time_forward`: one clock reading per call, the device synchronised
+around it on CUDA): eval mode, `torch.inference_mode`, a fixed number of torch threads,
 warm-up iterations that are not timed, then `repeats` timed calls summarised by the median and
 the spread (quartiles, min, max, std). Every condition of the measurement (threads, batch,
 sequence length, repeats, warm-up, attention implementation) is written into the `Latency`
 record next to the numbers (STYLE rule 10; nanoGPT's `bench.py` burn-in-then-benchmark).
 
-`profile_presets(config)` measures the GEMM peak (`bortkit.measure.machine`), then every model
-of a `ProfileConfig`, and returns a `ProfileReport` (`bortkit.measure.records`);
+`measure_latencies` times several models alike, one after another or round-robin
+(interleaved). `profile_presets(config)` measures the GEMM peak (`bortkit.measure.machine`),
+then every model of a `ProfileConfig`, and returns a `ProfileReport` (`bortkit.measure.records`);
 `report.speedup("bort", over="bert-base")` gives latency ratios. The size table and the
 comparison with the papers' numbers live in `bortkit.measure.paper`.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -26,9 +29,15 @@ from typing import Any, Sequence
 
 from bortkit import arch
 from bortkit.arch import ArchSpec
-from bortkit.measure.machine import env_fingerprint, measure_gemm_peak, torch_threads
+from bortkit.measure.machine import (
+    env_fingerprint,
+    measure_gemm_peak,
+    synchronize,
+    torch_threads,
+)
 from bortkit.measure.records import GemmPeak, Latency, ProfileReport, resolve_model
 from bortkit.records import Record, check_bool, check_int, check_positive_int
+from bortkit.utils import DEVICES, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +52,17 @@ DEFAULT_PRESETS: tuple[str, ...] = (
     "tinybert-4",
     "minilm-l6-h384",
 )
+
+
+def check_device(device: str) -> str:
+    """`device` if it names a device ("auto", "cpu", "cuda", "cuda:N"), else a `ValueError`.
+
+    Only the name is checked (no torch import): a config that asks for CUDA stays loadable on
+    a machine without one; `bortkit.utils.resolve_device` checks availability when measuring.
+    """
+    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
+        raise ValueError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {device!r}")
+    return device
 
 
 def _check_fits(spec: ArchSpec, seq_len: int) -> None:
@@ -75,6 +95,8 @@ class ProfileConfig(Record):
             round-robin (one call each per round), so slow drifts in background load hit every
             model alike and the speed-up ratios stay fairer; it holds all models in memory at
             once (about 4.6 GB for `DEFAULT_PRESETS`).
+        device: where the models run: "auto" (CUDA when present, else the CPU), "cpu",
+            "cuda" or "cuda:N". Resolved when measuring, so the record loads anywhere.
     """
 
     presets: tuple[ArchSpec | str, ...] = DEFAULT_PRESETS
@@ -87,6 +109,7 @@ class ProfileConfig(Record):
     gemm_size: int | None = 2048
     gemm_repeats: int = 5
     interleave: bool = False
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if isinstance(self.presets, (str, ArchSpec)):  # one model given bare
@@ -106,6 +129,7 @@ class ProfileConfig(Record):
             check_positive_int("gemm_size", self.gemm_size)
         check_positive_int("gemm_repeats", self.gemm_repeats)
         check_bool("interleave", self.interleave)
+        check_device(self.device)
         models = self.models()  # unknown presets and bad spec strings fail here, before timing
         names = [name for name, _ in models]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -143,27 +167,45 @@ def build_model(spec: ArchSpec, *, seed: int = 0, attn_implementation: str = "sd
     return model.eval()
 
 
-def _prepare(
-    spec: ArchSpec, seq_len: int, batch_size: int, seed: int, attn_implementation: str
+def prepare_model(
+    spec: ArchSpec,
+    *,
+    seq_len: int,
+    batch_size: int,
+    seed: int = 0,
+    attn_implementation: str = "sdpa",
+    device: str = "cpu",
 ) -> tuple[Any, dict[str, Any]]:
-    """The model and one fixed input batch: token ids (batch, seq), a full attention mask."""
+    """The model on `device` and one fixed input batch: token ids (batch, seq), a full mask.
+
+    `device` must be resolved already (`bortkit.utils.resolve_device`).
+    """
     import torch
 
-    model = build_model(spec, seed=seed, attn_implementation=attn_implementation)
+    model = build_model(spec, seed=seed, attn_implementation=attn_implementation).to(device)
     gen = torch.Generator().manual_seed(seed)
     input_ids = torch.randint(0, spec.vocab_size, (batch_size, seq_len), generator=gen)
+    input_ids = input_ids.to(device)  # (batch, seq)
     return model, {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
 
 
-def _time_calls(model: Any, inputs: dict[str, Any], n: int) -> list[float]:
-    """Wall-clock milliseconds of `n` forward calls."""
+def time_forward(
+    model: Any, inputs: dict[str, Any], n: int, *, device: str = "cpu"
+) -> list[float]:
+    """Wall-clock milliseconds of `n` forward calls, each its own timing: the profiler's clock.
+
+    On CUDA the device is synchronised before and after each call, so a time is the work and
+    not the asynchronous launch.
+    """
     import torch
 
     times = []
     with torch.inference_mode():
         for _ in range(n):
+            synchronize(device)
             t0 = time.perf_counter()
             model(**inputs)
+            synchronize(device)
             times.append((time.perf_counter() - t0) * 1e3)
     return times
 
@@ -186,6 +228,7 @@ def _summarize(
     seq_len: int,
     peak: GemmPeak | None,
     attn_implementation: str,
+    device: str,
 ) -> Latency:
     ops = arch.count_ops(spec, seq_len=seq_len, batch_size=batch_size)
     ordered = sorted(times)
@@ -212,9 +255,22 @@ def _summarize(
         pct_of_peak=None if peak is None else 100.0 * gflops / peak.gflops,
         attn_implementation=attn_implementation,
         times_ms=tuple(times),
+        device=device,
     )
     logger.info("%s: %.2f ms median (IQR %.2f ms)", lat.name, median, lat.iqr_ms)
     return lat
+
+
+def _check_conditions(
+    *, seq_len: int, batch_size: int, repeats: int, warmup: int, seed: int, threads: int | None
+) -> None:
+    check_positive_int("seq_len", seq_len)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("repeats", repeats)
+    check_int("warmup", warmup, minimum=0)
+    check_int("seed", seed, minimum=0)
+    if threads is not None:
+        check_positive_int("threads", threads)
 
 
 def measure_latency(
@@ -229,8 +285,9 @@ def measure_latency(
     name: str | None = None,
     peak: GemmPeak | None = None,
     attn_implementation: str = "sdpa",
+    device: str = "auto",
 ) -> Latency:
-    """Median forward latency of a random-weight `BertModel` of shape `spec` on this CPU.
+    """Median forward latency of a random-weight `BertModel` of shape `spec` on `device`.
 
     Args:
         spec: an `ArchSpec`, a preset name or ``"D,A,H,I[,V]"``.
@@ -244,63 +301,81 @@ def measure_latency(
         name: label for the record (default: the preset name or the spec's label).
         peak: a measured GEMM peak, to fill `pct_of_peak`.
         attn_implementation: passed to `BertConfig` ("sdpa" or "eager").
+        device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+
+    Raises:
+        ValueError: a bad value, or a CUDA device asked for where there is none.
     """
     default_name, spec = resolve_model(spec)
-    check_positive_int("seq_len", seq_len)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("repeats", repeats)
-    check_int("warmup", warmup, minimum=0)
-    check_int("seed", seed, minimum=0)
-    if threads is not None:
-        check_positive_int("threads", threads)
+    _check_conditions(seq_len=seq_len, batch_size=batch_size, repeats=repeats, warmup=warmup,
+                      seed=seed, threads=threads)
     _check_fits(spec, seq_len)
+    device = resolve_device(check_device(device))
     with torch_threads(threads) as n_threads:
-        model, inputs = _prepare(spec, seq_len, batch_size, seed, attn_implementation)
-        _time_calls(model, inputs, warmup)
-        times = _time_calls(model, inputs, repeats)
+        model, inputs = prepare_model(spec, seq_len=seq_len, batch_size=batch_size, seed=seed,
+                                      attn_implementation=attn_implementation, device=device)
+        time_forward(model, inputs, warmup, device=device)
+        times = time_forward(model, inputs, repeats, device=device)
         del model
-    return _summarize(
-        name or default_name,
-        spec,
-        times,
-        warmup=warmup,
-        threads=n_threads,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        peak=peak,
-        attn_implementation=attn_implementation,
-    )
+    return _summarize(name or default_name, spec, times, warmup=warmup, threads=n_threads,
+                      batch_size=batch_size, seq_len=seq_len, peak=peak,
+                      attn_implementation=attn_implementation, device=device)
 
 
-def _interleaved(
-    config: ProfileConfig, peak: GemmPeak | None, *, progress: bool
+def measure_latencies(
+    models: Sequence[tuple[str, ArchSpec]],
+    *,
+    seq_len: int = 128,
+    batch_size: int = 1,
+    repeats: int = 20,
+    warmup: int = 5,
+    threads: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    interleave: bool = False,
+    peak: GemmPeak | None = None,
+    progress: bool = False,
 ) -> list[Latency]:
-    """All models in memory; each round times every model once (round-robin)."""
+    """`measure_latency` of several (name, spec) models under the same conditions, in order.
+
+    Args:
+        models: (name, spec) pairs (`ProfileConfig.models()`, or a search space's labels).
+        interleave: False times one model after another, holding one in memory. True builds
+            every model first, then times them round-robin (one call each per round), so slow
+            drifts of a shared machine's load hit every model alike; it holds all models at
+            once.
+        progress: a tqdm bar (over models, or over rounds when interleaving).
+        seq_len, batch_size, repeats, warmup, threads, seed, peak, device: as for
+            `measure_latency`.
+    """
     from tqdm.auto import tqdm
 
-    c = config
-    models = c.models()
-    with torch_threads(c.threads) as n_threads:
-        prepared = [_prepare(spec, c.seq_len, c.batch_size, c.seed, "sdpa") for _, spec in models]
+    _check_conditions(seq_len=seq_len, batch_size=batch_size, repeats=repeats, warmup=warmup,
+                      seed=seed, threads=threads)
+    check_bool("interleave", interleave)
+    for _, spec in models:
+        _check_fits(spec, seq_len)
+    device = resolve_device(check_device(device))
+    if not interleave:
+        return [
+            measure_latency(spec, seq_len=seq_len, batch_size=batch_size, repeats=repeats,
+                            warmup=warmup, threads=threads, seed=seed, name=name, peak=peak,
+                            device=device)
+            for name, spec in tqdm(models, desc="latency", disable=not progress)
+        ]
+    with torch_threads(threads) as n_threads:
+        prepared = [prepare_model(spec, seq_len=seq_len, batch_size=batch_size, seed=seed,
+                                  device=device) for _, spec in models]
         for model, inputs in prepared:
-            _time_calls(model, inputs, c.warmup)
+            time_forward(model, inputs, warmup, device=device)
         times: list[list[float]] = [[] for _ in prepared]
-        for _ in tqdm(range(c.repeats), desc="rounds", disable=not progress):
+        for _ in tqdm(range(repeats), desc="rounds", disable=not progress):
             for j, (model, inputs) in enumerate(prepared):
-                times[j] += _time_calls(model, inputs, 1)
+                times[j] += time_forward(model, inputs, 1, device=device)
         del prepared
     return [
-        _summarize(
-            name,
-            spec,
-            t,
-            warmup=c.warmup,
-            threads=n_threads,
-            batch_size=c.batch_size,
-            seq_len=c.seq_len,
-            peak=peak,
-            attn_implementation="sdpa",
-        )
+        _summarize(name, spec, t, warmup=warmup, threads=n_threads, batch_size=batch_size,
+                   seq_len=seq_len, peak=peak, attn_implementation="sdpa", device=device)
         for (name, spec), t in zip(models, times)
     ]
 
@@ -310,42 +385,34 @@ def profile_presets(config: ProfileConfig, *, progress: bool = True) -> ProfileR
 
     Args:
         config: the models and the conditions (`ProfileConfig`; `ProfileConfig.smoke()` for
-            tests). It was validated when it was built, so bad input fails before any timing.
+            tests). It was validated when it was built, so bad input fails before any timing;
+            a CUDA device where there is none fails here, before any timing too.
         progress: show a tqdm bar (over models, or over rounds when interleaving).
     """
     if not isinstance(config, ProfileConfig):
         raise TypeError(f"config must be a ProfileConfig, got {type(config).__name__}")
-    from tqdm.auto import tqdm
-
     c = config
-    env = env_fingerprint(threads=c.threads)
+    device = resolve_device(c.device)
+    env = env_fingerprint(threads=c.threads, device=device)
     peak = None
     if c.gemm_size is not None:
-        peak = measure_gemm_peak(size=c.gemm_size, repeats=c.gemm_repeats, threads=c.threads)
-    if c.interleave:
-        lats = _interleaved(c, peak, progress=progress)
-        return ProfileReport(env=env, latencies=tuple(lats), peak=peak, interleaved=True)
-    lats = [
-        measure_latency(
-            spec,
-            seq_len=c.seq_len,
-            batch_size=c.batch_size,
-            repeats=c.repeats,
-            warmup=c.warmup,
-            threads=c.threads,
-            seed=c.seed,
-            name=name,
-            peak=peak,
-        )
-        for name, spec in tqdm(c.models(), desc="latency", disable=not progress)
-    ]
-    return ProfileReport(env=env, latencies=tuple(lats), peak=peak)
+        peak = measure_gemm_peak(size=c.gemm_size, repeats=c.gemm_repeats, threads=c.threads,
+                                 device=device)
+    lats = measure_latencies(c.models(), seq_len=c.seq_len, batch_size=c.batch_size,
+                             repeats=c.repeats, warmup=c.warmup, threads=c.threads,
+                             seed=c.seed, device=device, interleave=c.interleave, peak=peak,
+                             progress=progress)
+    return ProfileReport(env=env, latencies=tuple(lats), peak=peak, interleaved=c.interleave)
 
 
 __all__ = [
     "DEFAULT_PRESETS",
     "ProfileConfig",
     "build_model",
+    "check_device",
+    "measure_latencies",
     "measure_latency",
+    "prepare_model",
     "profile_presets",
+    "time_forward",
 ]

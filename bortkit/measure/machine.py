@@ -3,6 +3,7 @@
 `env_fingerprint` records the CPU, the core count, the library versions, the torch thread count
 and the load when a run starts, so a number can be read with its conditions. `torch_threads`
 runs a block with a fixed number of torch intra-op threads and restores the old count.
+`synchronize` waits for a CUDA device before a clock is read.
 `measure_gemm_peak` times large fp32 matmuls to give the machine's practical GEMM ceiling, so
 each model's achieved GFLOP/s reads as a fraction of what the CPU can do (nanoGPT's MFU, with a
 measured rather than a datasheet peak).
@@ -35,11 +36,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def env_fingerprint(*, threads: int | None = None) -> EnvFingerprint:
+def env_fingerprint(*, threads: int | None = None, device: str = "cpu") -> EnvFingerprint:
     """Describe this machine and software stack.
 
     Args:
         threads: the torch thread count a run will use (None: the current setting).
+        device: the resolved torch device a run times ("cpu", "cuda" or "cuda:N"); a CUDA
+            device adds its GPU model.
     """
     import torch
     import transformers
@@ -57,7 +60,20 @@ def env_fingerprint(*, threads: int | None = None) -> EnvFingerprint:
         platform=platform.platform(),
         threads=torch.get_num_threads() if threads is None else threads,
         load_avg_1m=load,
+        device=device,
+        gpu_model=torch.cuda.get_device_name(device) if device.startswith("cuda") else None,
     )
+
+
+def synchronize(device: str) -> None:
+    """Wait for the queued kernels of a CUDA `device` (a no-op on the CPU).
+
+    CUDA launches are asynchronous: without this a timer measures the launch, not the work.
+    """
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
 
 
 @contextlib.contextmanager
@@ -79,7 +95,7 @@ def torch_threads(n: int | None) -> Iterator[int]:
 
 
 def measure_gemm_peak(
-    *, size: int = 2048, repeats: int = 5, threads: int | None = None
+    *, size: int = 2048, repeats: int = 5, threads: int | None = None, device: str = "cpu"
 ) -> GemmPeak:
     """Time fp32 ``(size, size) @ (size, size)`` matmuls; report best and median GFLOP/s.
 
@@ -87,6 +103,8 @@ def measure_gemm_peak(
         size: matrix side n; 2n³ FLOPs per product.
         repeats: timed products (one untimed warm-up product runs first).
         threads: torch threads to use (None: the current setting).
+        device: a resolved torch device ("cpu", "cuda", "cuda:N"); CUDA products are
+            synchronised before and after each timing.
     """
     check_positive_int("size", size)
     check_positive_int("repeats", repeats)
@@ -96,14 +114,16 @@ def measure_gemm_peak(
 
     with torch_threads(threads) as n_threads:
         gen = torch.Generator().manual_seed(0)
-        a = torch.randn(size, size, generator=gen)
-        b = torch.randn(size, size, generator=gen)
-        out = torch.empty(size, size)
-        torch.mm(a, b, out=out)  # warm-up: allocator, BLAS thread pool
+        a = torch.randn(size, size, generator=gen).to(device)
+        b = torch.randn(size, size, generator=gen).to(device)
+        out = torch.empty(size, size, device=device)
+        torch.mm(a, b, out=out)  # warm-up: allocator, BLAS thread pool (cuBLAS handle)
         seconds = []
         for _ in range(repeats):
+            synchronize(device)
             t0 = time.perf_counter()
             torch.mm(a, b, out=out)
+            synchronize(device)
             seconds.append(time.perf_counter() - t0)
     flops = 2.0 * size**3
     return GemmPeak(
@@ -115,4 +135,4 @@ def measure_gemm_peak(
     )
 
 
-__all__ = ["env_fingerprint", "measure_gemm_peak", "torch_threads"]
+__all__ = ["env_fingerprint", "measure_gemm_peak", "synchronize", "torch_threads"]

@@ -13,6 +13,8 @@ Nothing here measures, and nothing imports torch (pandas only inside `to_frame`)
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
@@ -46,6 +48,9 @@ def resolve_model(spec_or_name: ArchSpec | str) -> tuple[str, ArchSpec]:
 class EnvFingerprint(Record):
     """Where a measurement ran: hardware, library versions and the torch thread count."""
 
+    # Conditions that change with time, not with the machine: left out of `key()`.
+    _VOLATILE: ClassVar[tuple[str, ...]] = ("load_avg_1m",)
+
     cpu_model: str
     n_cores: int
     torch_version: str
@@ -54,6 +59,15 @@ class EnvFingerprint(Record):
     platform: str
     threads: int
     load_avg_1m: float  # the machine may be shared: the 1-minute load when the run started
+    device: str = "cpu"  # the torch device timed: "cpu" or "cuda[:N]"
+    gpu_model: str | None = None  # torch.cuda.get_device_name() when device is CUDA
+
+    def key(self) -> str:
+        """A short stable hash of everything but the load: latencies measured under equal keys
+        are comparable, so caches of measurements are keyed by it (`bortkit.measure.cost`)."""
+        stable = {k: v for k, v in self.to_dict().items() if k not in self._VOLATILE}
+        blob = json.dumps(stable, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class GemmPeak(Record):
 
 @dataclass(frozen=True)
 class Latency(Record):
-    """One model's forward-pass latency on CPU and the conditions it was measured under.
+    """One model's forward-pass latency and the conditions it was measured under.
 
     Times are wall-clock milliseconds of one `BertModel` forward on a (batch_size, seq_len)
     batch; `latency_ms` is the median of `n_repeat` timed calls after `n_warmup` untimed ones.
@@ -95,6 +109,7 @@ class Latency(Record):
     pct_of_peak: float | None = None  # achieved / GemmPeak.gflops * 100, if a peak was given
     attn_implementation: str = "sdpa"
     times_ms: tuple[float, ...] = ()  # every timed call, in order
+    device: str = "cpu"  # the torch device the forward ran on (CUDA timings are synchronised)
 
     @property
     def iqr_ms(self) -> float:

@@ -1,4 +1,4 @@
-"""Figures for notebook 01: model sizes and CPU latency.
+"""Figures for notebook 01: model sizes, latency, and measured vs predicted cost.
 
 Each figure is two steps (optuna's `_get_..._info` / `_get_..._plot`): a `*_data` function
 shapes `bortkit.measure` records (`ProfileReport`, `SizeRow`) into a small frozen record that
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from bortkit.measure.cost import CostAgreement
 from bortkit.measure.paper import SizeRow
 from bortkit.measure.records import ProfileReport
 from bortkit.records import Record
@@ -169,9 +170,45 @@ def latency_bars_figure(report: ProfileReport) -> Any:
     return fig
 
 
+def cost_agreement_figure(agreement: CostAgreement) -> Any:
+    """Measured latency against predicted ops (log-log, with the fit), and the fit's residuals.
+
+    Left: one point per candidate and the fitted line ms ∝ ops^slope; right: ln(measured /
+    fitted) per candidate (points far from 0 are where the op count misleads). The title
+    carries Spearman's ρ, the rank agreement the search relies on.
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    a = agreement
+    order = sorted(range(a.n), key=lambda j: a.predicted_ops[j])
+    ops = [a.predicted_ops[j] for j in order]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"measured vs predicted (fit: ms ∝ ops^{a.slope:.2f}, R² {a.r2:.2f})",
+        "residuals of the log-log fit"))
+    hover = "%{text}<br>%{x:.3g} ops<br>%{y:.3g}<extra></extra>"
+    fig.add_trace(go.Scatter(x=list(a.predicted_ops), y=list(a.measured_ms), mode="markers",
+                             text=list(a.labels), name="candidate", hovertemplate=hover),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=ops, y=[a.fitted_ms[j] for j in order], mode="lines",
+                             name="log-log fit", hoverinfo="skip"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=list(a.predicted_ops), y=list(a.residuals), mode="markers",
+                             text=list(a.labels), name="residual", hovertemplate=hover),
+                  row=1, col=2)
+    fig.add_hline(y=0.0, line_dash="dot", row=1, col=2)
+    fig.update_xaxes(title_text="predicted ops (count_ops, log)", type="log")
+    fig.update_yaxes(title_text="measured median latency (ms, log)", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="ln(measured / fitted)", row=1, col=2)
+    fig.update_layout(title=f"Predicted vs measured cost on {a.device}: Spearman ρ = "
+                      f"{a.spearman_rho:.3f} over {a.n} candidates (batch {a.batch_size}, "
+                      f"seq {a.seq_len})")
+    return fig
+
+
 __all__ = [
     "LatencyData",
     "SizeBreakdownData",
+    "cost_agreement_figure",
     "latency_bars_figure",
     "latency_data",
     "latency_scatter_figure",

@@ -29,6 +29,7 @@ with |B| sequences is rows k·|B| … (k+1)·|B| − 1 (wrapping around after th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,6 +45,7 @@ import numpy as np
 
 from bortkit.data.corpus import Corpus, build_corpus
 from bortkit.pretrain import teacher as teacher_lib
+from bortkit.pretrain import teacher_head
 from bortkit.pretrain.init import EmbeddingPca, embedding_pca
 from bortkit.pretrain.mlm import corpus_blocks, mask_batch
 from bortkit.pretrain.vocab import Vocab
@@ -230,8 +232,10 @@ class CachedOutputs:
         """The Vocab's unigram distribution (K,), as stored."""
         return np.array(self.arrays["unigram"])
 
+    @functools.cached_property
     def pca(self) -> EmbeddingPca:
-        """The PCA of the teacher's embeddings (memmaps)."""
+        """The PCA of the teacher's embeddings (memmaps; one object per opened cache, so the
+        per-H projections `bortkit.pretrain.init` derives from it are computed once)."""
         return EmbeddingPca(*(self.arrays[f"pca.{x}"] for x in _PCA_ARRAYS))
 
 
@@ -336,7 +340,7 @@ def _topk_split(name: str, blocks: Any, cfg: CacheConfig, *, model: Any, tokeniz
                                       generator=gen)
             masked = full != -100
             attn = torch.ones_like(inputs)
-            logits = teacher_lib.restricted_logits(model, inputs.to(device), attn.to(device),
+            logits = teacher_head.restricted_logits(model, inputs.to(device), attn.to(device),
                                                    masked.to(device))  # (m, K)
             top = logits.float().topk(cfg.top_k, dim=-1)
             restricted = lookup[full.clamp(min=0)]
@@ -368,7 +372,7 @@ def _build(folder: Path, cfg: CacheConfig, *, model: Any, tokenizer: Any, corpus
 
     start = time.perf_counter()
     device = resolve_device(cfg.device)
-    vocab = teacher_lib.teacher_vocab(model)
+    vocab = teacher_head.teacher_vocab(model)
     if vocab.full_size != len(tokenizer):
         raise ValueError(f"the teacher's Vocab indexes {vocab.full_size} tokens, its tokenizer "
                          f"has {len(tokenizer)}")
@@ -476,7 +480,7 @@ def teacher_cache(
     if why is None:
         cache = TeacherCache.load(folder).replace(path=str(folder))
         _check_provenance(folder, cache, want)
-        if teacher is not None and teacher_lib.teacher_vocab(teacher).key != cache.vocab_key:
+        if teacher is not None and teacher_head.teacher_vocab(teacher).key != cache.vocab_key:
             raise ValueError(f"{folder / META_NAME}: built with vocab_key={cache.vocab_key!r}, "
                              f"the teacher's Vocab differs")
         return cache

@@ -41,6 +41,7 @@ from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResu
 from bortkit.pretrain.teacher import check_vocab
 from bortkit.records import load_json, save_json
 from bortkit.search import load_result
+from bortkit.utils import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def pretrain(
     callbacks: Sequence[Any] = (),
     accelerator: Any | None = None,
     threads: int | None = None,
+    device: str = "auto",
 ) -> PretrainResult:
     """Pretrain `student` (a `BertForMaskedLM`) by KD from `teacher` or by plain MLM.
 
@@ -172,13 +174,22 @@ def pretrain(
         resume: continue from the newest checkpoint in `output_dir` (if any).
         progress: show a tqdm bar.
         callbacks: objects with optional `on_step_end(step, loss)` / `on_eval(step, MlmEval)`.
-        accelerator: an `accelerate.Accelerator` (a CPU/GPU default one when None).
+        accelerator: an `accelerate.Accelerator` (when None, one on `device`). Under
+            ``accelerate launch --num_processes N`` (or torchrun) each process trains on its
+            shard of the global batch and gradients are averaged (DDP; gloo on CPUs).
         threads: torch intra-op threads during the run (None: unchanged; 1 is faster on a busy
             shared machine).
+        device: "auto" (CUDA when present), "cpu" or "cuda" (each process then takes the GPU
+            of its local rank); ignored when `accelerator` is given. "cuda" without a GPU is a
+            `ValueError`.
 
     Returns:
         PretrainResult with the learning curve and the final held-out metrics.
     """
+    if accelerator is None:
+        from accelerate import Accelerator
+
+        accelerator = Accelerator(cpu=resolve_device(device) == "cpu")
     with torch_threads(threads):
         return _pretrain(student, config or PretrainConfig(), tokenizer=tokenizer,
                          train_blocks=train_blocks, heldout_blocks=heldout_blocks,
@@ -189,9 +200,8 @@ def pretrain(
 def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks: Any,
               heldout_blocks: Any, teacher: Any | None,
               output_dir: str | os.PathLike[str] | None, resume: bool, progress: bool,
-              callbacks: Sequence[Any], accelerator: Any | None) -> PretrainResult:
+              callbacks: Sequence[Any], accelerator: Any) -> PretrainResult:
     import torch
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
@@ -213,7 +223,7 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
     if resume and out is None:
         raise ValueError("resume=True needs an output_dir")
 
-    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+    acc = accelerator
     world, rank = acc.num_processes, acc.process_index
     if cfg.batch_size % world:
         raise ValueError(f"batch_size={cfg.batch_size} must be divisible by the {world} processes")

@@ -1,17 +1,20 @@
 """Student initialisation: a restricted K-way MLM head, and three ways to set its first weights.
 
-A student is an HF `BertForMaskedLM` whose inputs keep the tokenizer's full vocabulary and whose
-MLM head is an untied `Linear(H, K)` over the restricted output `Vocab`
-(`bortkit.pretrain.vocab`); `config.restricted_vocab_size` records K so that `load_student`
-rebuilds the same module. Three initialisations (`INITS`, a `SurrogateConfig` field):
+A student is the teacher's own model class, `RestrictedBertForMaskedLM`
+(`bortkit.pretrain.teacher_head`): its inputs keep the tokenizer's full vocabulary and its MLM
+head (BERT's transform, then an untied `Linear(H, K)`) predicts the restricted output `Vocab`;
+`save_pretrained` / `from_pretrained` write and read it with its ``vocab.json``. Three
+initialisations (`INITS`, a `SurrogateConfig` field):
 
 - ``"random"``: BERT's own initialisation (the papers': the candidate is untrained).
 - ``"pca"`` (project choice, the surrogate's default): word, position and token-type embeddings
   are one PCA projection of the teacher's embeddings to H (`EmbeddingPca`: the principal axes of
   the teacher's word-embedding rows; the first H coordinates, zero-padded when H exceeds the
   teacher's width), shared by every candidate of the same H; the restricted decoder starts as
-  the projected rows of `Vocab.ids` (untied) and its bias as the centred log unigram, so a
-  fresh student already predicts at about the unigram level. Everything else is random.
+  the projected rows of `Vocab.ids` (untied), its bias as the centred log unigram and the head's
+  transform dense layer as the identity (the teacher's own warm start,
+  `teacher_head.from_encoder`), so a fresh student already predicts at about the unigram level
+  and compares its last hidden state with the projected embeddings. Everything else is random.
   ``freeze_embeddings`` keeps the embedding tables fixed (the AB^nC condition "cheap input
   layers": the bounded training then measures the encoder; it also removes the largest AdamW
   update on the CPU).
@@ -37,24 +40,21 @@ rebuilds the same module. Three initialisations (`INITS`, a `SurrogateConfig` fi
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bortkit.arch import ArchSpec
+from bortkit.pretrain.teacher_head import model_class
 from bortkit.pretrain.vocab import Vocab
-from bortkit.records import atomic_write_text, check_choice
+from bortkit.records import check_choice
 from bortkit.utils import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
 INITS = ("pca", "random", "inherit")
-VOCAB_NAME = "vocab.json"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,47 +127,30 @@ def embedding_pca(teacher: Any) -> EmbeddingPca:
 
 # ---------------------------------------------------------------------------------------------
 # The restricted-head student.
-def restrict_head_(model: Any, k: int) -> Any:
-    """Replace a `BertForMaskedLM`'s tied V-way decoder by an untied `Linear(H, K)` (in place).
-
-    Records K as ``config.restricted_vocab_size`` and unties the embeddings in the config, so
-    `save_pretrained` writes the head as it is and `load_student` rebuilds it.
-    """
-    import torch
-
-    pred = model.cls.predictions
-    hidden = pred.decoder.in_features
-    pred.decoder = torch.nn.Linear(hidden, k, bias=True)
-    model._init_weights(pred.decoder)
-    with torch.no_grad():
-        pred.decoder.bias.zero_()
-    pred.bias = pred.decoder.bias  # HF keeps the head's bias as `predictions.bias` too
-    model.config.restricted_vocab_size = int(k)
-    model.config.tie_word_embeddings = False
-    return model
-
-
-def restricted_student(spec: ArchSpec, k: int, *, pad_token_id: int = 0, seed: int = 0,
+def restricted_student(spec: ArchSpec, vocab: Vocab, *, pad_token_id: int = 0, seed: int = 0,
                        **config_overrides: Any) -> Any:
-    """A BERT-initialised `BertForMaskedLM` of shape `spec` with a K-way restricted head.
+    """A BERT-initialised `RestrictedBertForMaskedLM` of shape `spec` over `vocab`.
 
     Args:
         spec: the architecture (its vocab_size is the input vocabulary).
-        k: K, the size of the restricted output vocabulary.
+        vocab: the restricted output vocabulary (K = vocab.size outputs).
         pad_token_id: the tokenizer's pad id.
         seed: seeds the initialisation only (the global RNG state is restored).
         config_overrides: passed to `ArchSpec.to_bert_config`.
     """
     import torch
-    from transformers import BertForMaskedLM
 
     if not isinstance(spec, ArchSpec):
         raise TypeError(f"spec must be an ArchSpec, got {type(spec).__name__}")
-    cfg = spec.to_bert_config(pad_token_id=pad_token_id, tie_word_embeddings=False,
-                              **config_overrides)
+    cfg = spec.to_bert_config(pad_token_id=pad_token_id, restricted_vocab_size=vocab.size,
+                              restricted_vocab_key=vocab.key,
+                              architectures=["RestrictedBertForMaskedLM"], **config_overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return restrict_head_(BertForMaskedLM(cfg), k)
+        with quiet_transformers():
+            model = model_class()(cfg)
+    model.vocab = vocab
+    return model
 
 
 def init_student(
@@ -201,7 +184,7 @@ def init_student(
     if spec.vocab_size != vocab.full_size:
         raise ValueError(f"spec.vocab_size={spec.vocab_size} but the restricted vocabulary "
                          f"indexes a {vocab.full_size}-token input vocabulary")
-    model = restricted_student(spec, vocab.size, pad_token_id=pad_token_id, seed=seed)
+    model = restricted_student(spec, vocab, pad_token_id=pad_token_id, seed=seed)
     if init != "random":
         if pca is None:
             if teacher is None:
@@ -246,7 +229,7 @@ def _pca_init_(model: Any, spec: ArchSpec, vocab: Vocab, pca: EmbeddingPca) -> N
 
     word, pos, types, rows = _projected(pca, spec.hidden_size, vocab.ids)
     emb = model.bert.embeddings
-    dec = model.cls.predictions.decoder
+    dec, dense = model.cls.decoder, model.cls.transform.dense
     log_u = np.log(vocab.unigram())
     with torch.no_grad():
         emb.word_embeddings.weight.copy_(word)
@@ -254,6 +237,8 @@ def _pca_init_(model: Any, spec: ArchSpec, vocab: Vocab, pca: EmbeddingPca) -> N
         emb.token_type_embeddings.weight.copy_(types[: spec.type_vocab_size])
         dec.weight.copy_(rows)
         dec.bias.copy_(torch.from_numpy((log_u - log_u.mean()).astype(np.float32)))
+        dense.weight.copy_(torch.eye(spec.hidden_size))
+        dense.bias.zero_()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,16 +275,15 @@ def _writes_(student_lin: Any, teacher_lin: Any, p: Any, cols: Any = None) -> No
 def inherit_(student: Any, teacher: Any, pca: EmbeddingPca) -> Any:
     """Overwrite `student` (restricted head, random init) with a sub-network of `teacher`.
 
-    See the module doc for the rule. The teacher must be a BERT with the same restricted head
-    width K (``teacher.cls.predictions.decoder``) and the same input vocabulary.
+    See the module doc for the rule. The teacher must be a `RestrictedBertForMaskedLM` with the
+    same K and the same input vocabulary.
     """
     import torch
 
     s_cfg, t_cfg = student.config, _bert(teacher).config
     hidden, t_heads = s_cfg.hidden_size, t_cfg.num_attention_heads
     head_size = t_cfg.hidden_size // t_heads
-    t_dec = teacher.cls.predictions.decoder
-    s_dec = student.cls.predictions.decoder
+    t_dec, s_dec = teacher.cls.decoder, student.cls.decoder
     if t_dec.out_features != s_dec.out_features:
         raise ValueError(f"init='inherit': the teacher's head has {t_dec.out_features} outputs, "
                          f"the student's {s_dec.out_features} (another vocabulary?)")
@@ -333,7 +317,7 @@ def inherit_(student: Any, teacher: Any, pca: EmbeddingPca) -> Any:
             _reads_(s_layer.intermediate.dense, t_layer.intermediate.dense, p, neurons)
             _writes_(s_layer.output.dense, t_layer.output.dense, p, neurons)
             _ln_(s_layer.output.LayerNorm, t_layer.output.LayerNorm, p)
-        s_tr, t_tr = student.cls.predictions.transform, teacher.cls.predictions.transform
+        s_tr, t_tr = student.cls.transform, teacher.cls.transform
         s_tr.dense.weight.copy_(p.T @ t_tr.dense.weight @ p)
         s_tr.dense.bias.copy_(p.T @ t_tr.dense.bias)
         _ln_(s_tr.LayerNorm, t_tr.LayerNorm, p)
@@ -342,60 +326,11 @@ def inherit_(student: Any, teacher: Any, pca: EmbeddingPca) -> Any:
     return student
 
 
-# ---------------------------------------------------------------------------------------------
-# Checkpoints.
-def save_student(model: Any, vocab: Vocab, path: str | os.PathLike[str]) -> Path:
-    """`save_pretrained` plus the restricted vocabulary (``vocab.json``)."""
-    path = Path(path)
-    with quiet_transformers():
-        model.save_pretrained(path)
-    atomic_write_text(path / VOCAB_NAME, json.dumps(vocab.to_dict()))
-    return path
-
-
-def load_student(path: str | os.PathLike[str]) -> tuple[Any, Vocab]:
-    """A student written by `save_student`: (model in eval mode, its `Vocab`).
-
-    Raises:
-        FileNotFoundError: no ``config.json`` / ``vocab.json`` in `path`.
-        ValueError: the config records no restricted head, or another K than vocab.json.
-    """
-    import torch
-    from safetensors.torch import load_file
-    from transformers import BertConfig, BertForMaskedLM
-
-    path = Path(path)
-    for name in ("config.json", VOCAB_NAME):
-        if not (path / name).is_file():
-            raise FileNotFoundError(f"{path / name} is missing: not a student checkpoint")
-    vocab = Vocab.from_dict(json.loads((path / VOCAB_NAME).read_text(encoding="utf-8")))
-    cfg = BertConfig.from_pretrained(path)
-    k = getattr(cfg, "restricted_vocab_size", None)
-    if k != vocab.size:
-        raise ValueError(f"{path / 'config.json'}: restricted_vocab_size={k!r} but "
-                         f"{path / VOCAB_NAME} holds {vocab.size} tokens")
-    with torch.random.fork_rng(devices=[]):
-        model = restrict_head_(BertForMaskedLM(cfg), k)
-    state = load_file(str(path / "model.safetensors"))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    # the head's bias is one tensor under two names; safetensors stores it once
-    missing = [m for m in missing
-               if m not in ("cls.predictions.bias", "cls.predictions.decoder.bias")]
-    if missing or unexpected:
-        raise ValueError(f"{path}: weights do not match the config (missing {missing}, "
-                         f"unexpected {unexpected})")
-    return model.eval(), vocab
-
-
 __all__ = [
     "INITS",
-    "VOCAB_NAME",
     "EmbeddingPca",
     "embedding_pca",
     "inherit_",
     "init_student",
-    "load_student",
-    "restrict_head_",
     "restricted_student",
-    "save_student",
 ]

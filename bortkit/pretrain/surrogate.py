@@ -374,7 +374,7 @@ def surrogate_error(
                     len(train))
     t0 = time.perf_counter()
     student = init_student(spec, outputs.vocab, init=config.init, seed=config.theta.seed,
-                           pca=outputs.pca(), teacher=teacher,
+                           pca=outputs.pca, teacher=teacher,
                            freeze_embeddings=config.freeze_embeddings,
                            pad_token_id=outputs.meta.pad_token_id)
     train_student(student, lambda step: stream_rows(train, step * b, b), config, device=device)

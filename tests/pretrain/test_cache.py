@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from bortkit.pretrain import teacher as teacher_lib
+from bortkit.pretrain import teacher_head
 from bortkit.pretrain.cache import CacheConfig, TeacherCache, model_fingerprint, teacher_cache
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -31,13 +32,13 @@ def teacher(tiny_teacher, corpus):
 def forwards(monkeypatch):
     """Counts the teacher's forward passes (calls of `restricted_logits`)."""
     calls = []
-    real = teacher_lib.restricted_logits
+    real = teacher_head.restricted_logits
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(teacher_lib, "restricted_logits", counting)
+    monkeypatch.setattr(teacher_head, "restricted_logits", counting)
     return calls
 
 
@@ -71,7 +72,7 @@ def test_arrays_are_consistent(tmp_path, teacher, tokenizer, corpus):
     cache = _build(tmp_path, teacher, tokenizer, corpus)
     out = cache.open()
     cfg = cache.config
-    vocab = teacher_lib.teacher_vocab(teacher)
+    vocab = teacher_head.teacher_vocab(teacher)
     assert out.vocab == vocab and cache.vocab_key == vocab.key
     assert cache.teacher_key == model_fingerprint(teacher) and cache.corpus_key == corpus.key
     for name, n_rows in (("train", 32), ("heldout", 8)):
@@ -85,12 +86,12 @@ def test_arrays_are_consistent(tmp_path, teacher, tokenizer, corpus):
         assert (s.labels[~s.masked] == -100).all()
         assert ((s.labels[s.masked] >= -100) & (s.labels[s.masked] < vocab.size)).all()
         assert (s.labels != -100).sum() > 0
-    assert np.allclose(out.unigram(), vocab.unigram()) and out.pca().word.shape == (
+    assert np.allclose(out.unigram(), vocab.unigram()) and out.pca.word.shape == (
         len(tokenizer), 64)
     # the stored top-k equal the teacher's logits at the stored masked inputs
     s = out.split("heldout").to("cpu").rows(0, 4)
     with torch.inference_mode():
-        z = teacher_lib.restricted_logits(teacher, s.input_ids, s.attention_mask, s.masked)
+        z = teacher_head.restricted_logits(teacher, s.input_ids, s.attention_mask, s.masked)
     top = z.topk(cfg.top_k, dim=-1)
     assert torch.equal(top.indices, s.indices)
     assert torch.allclose(top.values, s.values, atol=1e-2)

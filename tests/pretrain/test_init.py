@@ -9,14 +9,8 @@ import pytest
 import torch
 
 from bortkit.arch import ArchSpec
-from bortkit.pretrain import teacher as teacher_lib
-from bortkit.pretrain.init import (
-    INITS,
-    embedding_pca,
-    init_student,
-    load_student,
-    save_student,
-)
+from bortkit.pretrain import teacher_head
+from bortkit.pretrain.init import INITS, embedding_pca, init_student
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -28,7 +22,7 @@ def teacher(tiny_teacher, lee_corpus):
 
 @pytest.fixture(scope="module")
 def vocab(teacher):
-    return teacher_lib.teacher_vocab(teacher)
+    return teacher_head.teacher_vocab(teacher)
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +50,20 @@ def test_every_init_has_the_right_shapes_and_round_trips(tmp_path, tokenizer, te
     spec = _spec(tokenizer)
     model = init_student(spec, vocab, init=init, seed=3, pca=pca, teacher=teacher)
     assert model.bert.embeddings.word_embeddings.weight.shape == (len(tokenizer), 32)
-    assert model.cls.predictions.decoder.weight.shape == (vocab.size, 32)
-    assert model.cls.predictions.bias is model.cls.predictions.decoder.bias
+    assert model.cls.decoder.weight.shape == (vocab.size, 32)
     assert model.config.restricted_vocab_size == vocab.size
+    assert teacher_head.teacher_vocab(model) == vocab
     assert len(model.bert.encoder.layer) == 2
     ids = torch.randint(1000, 2000, (2, 16))
     model.eval()
     with torch.inference_mode():
-        z = model(input_ids=ids).logits
+        z = model(input_ids=ids)
     assert z.shape == (2, 16, vocab.size)
-    save_student(model, vocab, tmp_path / "s")
-    back, back_vocab = load_student(tmp_path / "s")
-    assert back_vocab == vocab
+    model.save_pretrained(tmp_path / "s")
+    back = teacher_head.model_class().from_pretrained(tmp_path / "s").eval()
+    assert teacher_head.teacher_vocab(back) == vocab
     with torch.inference_mode():
-        assert torch.allclose(back(input_ids=ids).logits, z, atol=1e-5)
+        assert torch.allclose(back(input_ids=ids), z, atol=1e-5)
     # seeded: the same call gives the same weights
     again = init_student(spec, vocab, init=init, seed=3, pca=pca, teacher=teacher)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
@@ -81,8 +75,9 @@ def test_pca_init_copies_projected_tables(tokenizer, vocab, pca):
     emb = model.bert.embeddings
     assert np.allclose(emb.word_embeddings.weight.detach().numpy(), pca.word[:, :32])
     assert np.allclose(emb.position_embeddings.weight.detach().numpy(), pca.position[:64, :32])
-    dec = model.cls.predictions.decoder
+    dec = model.cls.decoder
     assert np.allclose(dec.weight.detach().numpy(), pca.word[np.asarray(vocab.ids), :32])
+    assert torch.equal(model.cls.transform.dense.weight.detach(), torch.eye(32))
     log_u = np.log(vocab.unigram())
     assert np.allclose(dec.bias.detach().numpy(), log_u - log_u.mean(), atol=1e-5)
     assert not emb.word_embeddings.weight.requires_grad
@@ -111,17 +106,16 @@ def test_inherit_takes_heads_layers_and_neurons_through_the_basis(tokenizer, tea
         neurons = score.argsort(descending=True)[:16].sort().values
         assert torch.allclose(s_layer.intermediate.dense.weight,
                               t_layer.intermediate.dense.weight[neurons] @ p, atol=1e-6)
-        assert torch.allclose(s.cls.predictions.decoder.weight,
-                              teacher.cls.predictions.decoder.weight @ p, atol=1e-6)
+        assert torch.allclose(s.cls.decoder.weight, teacher.cls.decoder.weight @ p, atol=1e-6)
     # the full shape keeps the teacher close: far better than a random student at step 0
     full = init_student(_spec(tokenizer, 2, 2, 64, 64), vocab, init="inherit", teacher=teacher)
     rand = init_student(_spec(tokenizer, 2, 2, 64, 64), vocab, init="random", seed=5)
     ids = torch.randint(1000, 3000, (4, 16))
     with torch.inference_mode():
-        z_t = teacher(input_ids=ids).logits.log_softmax(-1)
+        z_t = teacher(input_ids=ids).log_softmax(-1)
 
         def kl(m):
-            z = m.eval()(input_ids=ids).logits.log_softmax(-1)
+            z = m.eval()(input_ids=ids).log_softmax(-1)
             return float((z_t.exp() * (z_t - z)).sum(-1).mean())
 
         assert kl(full) < 0.5 * kl(rand)
@@ -139,5 +133,3 @@ def test_bad_inputs_are_named(tokenizer, teacher, vocab, pca):
     with pytest.raises(ValueError, match="max_position_embeddings"):
         init_student(ArchSpec(1, 2, 32, 64, vocab_size=len(tokenizer)), vocab, init="pca",
                      pca=pca)
-    with pytest.raises(FileNotFoundError, match="vocab.json"):
-        load_student(teacher_lib.minilm_dir())

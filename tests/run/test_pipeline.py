@@ -59,7 +59,7 @@ def test_resolve_and_coerce(fake_notebooks):
     assert pipeline.coerce_parameter(path, "smoke", "true") is True
     with pytest.raises(ValueError, match="no parameter 'nope'"):
         pipeline.coerce_parameter(path, "nope", "1")
-    with pytest.raises(ValueError, match="cannot read 'abc'"):
+    with pytest.raises(ValueError, match="scale='abc': .*cannot read it"):
         pipeline.coerce_parameter(path, "scale", "abc")
     with pytest.raises(FileNotFoundError, match="01_a"):
         pipeline.resolve_notebook("99_missing")
