@@ -9,7 +9,9 @@ dev accuracy and warns below that. Project choices (bort-papers.md §5.2):
 * `EmbeddingLabeller` — logistic regression on frozen MiniLM sentence embeddings trained on a
   larger labelled sample: the cheap stand-in when no fine-tuned labeller is at hand.
 
-Both implement `bortkit.agora.loop.Labeller`.
+Both implement `bortkit.agora.loop.Labeller`, add `probs(x)` (the whole probability vector: the
+student learner's task-distillation targets) and `label_names`; `check_labeller` refuses a
+labeller whose label set differs from the task's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bortkit.finetune.classifier import predict, quiet_progress
+from bortkit.finetune.classifier import load_finetuned, predict, quiet_progress
 from bortkit.finetune.engine import finetune
 from bortkit.finetune.records import FinetuneConfig, FinetuneResult
 from bortkit.pretrain.teacher import minilm_dir
@@ -36,26 +38,40 @@ class TextLabeller:
     def __init__(self, model_or_dir: Any, *, tokenizer: Any = None, max_length: int = 128,
                  batch_size: int = 64) -> None:
         if isinstance(model_or_dir, (str, os.PathLike)):
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers import AutoTokenizer
 
             path = Path(model_or_dir)
             if not (path / "config.json").is_file():
                 raise FileNotFoundError(f"labeller folder {str(path)!r} has no config.json")
             with quiet_progress(False):  # no weight-loading bar in notebooks
                 tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
-                model_or_dir = AutoModelForSequenceClassification.from_pretrained(path)
+                # with the pooling it was fine-tuned with (plain AutoModel... would pool the
+                # first token of a mean-pooled classifier)
+                model_or_dir = load_finetuned(path)
         if tokenizer is None:
             raise ValueError("tokenizer is required when the labeller is a model object")
         self.model, self.tokenizer = model_or_dir.eval(), tokenizer
         self.max_length, self.batch_size = max_length, batch_size
 
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """Class names in class-id order, from the classifier's ``id2label``."""
+        id2label = self.model.config.id2label
+        return tuple(str(id2label[i]) for i in range(self.model.config.num_labels))
+
+    def probs(self, x: Sequence[str]) -> np.ndarray:
+        """(n, n_labels) class probabilities."""
+        if len(x) == 0:
+            return np.zeros((0, self.model.config.num_labels))
+        p = predict(self.model, list(x), tokenizer=self.tokenizer, batch_size=self.batch_size,
+                    max_length=self.max_length)
+        return np.asarray(p.probs)
+
     def label(self, x: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if len(x) == 0:
             return np.zeros(0, dtype=int), np.zeros(0)
-        p = predict(self.model, list(x), tokenizer=self.tokenizer, batch_size=self.batch_size,
-                    max_length=self.max_length)
-        probs = np.asarray(p.probs)
-        return np.asarray(p.labels, dtype=int), probs.max(axis=1)
+        probs = self.probs(x)
+        return probs.argmax(axis=1).astype(int), probs.max(axis=1)
 
 
 class EmbeddingLabeller:
@@ -63,7 +79,7 @@ class EmbeddingLabeller:
     (larger) labelled sample — the cheap stand-in for a fine-tuned MiniLM classifier."""
 
     def __init__(self, embedder: Any, texts: Sequence[str], labels: Sequence[int], *,
-                 C: float = 1.0) -> None:
+                 C: float = 1.0, label_names: Sequence[str] | None = None) -> None:
         from sklearn.linear_model import LogisticRegression
 
         if len(texts) != len(labels) or len(texts) == 0:
@@ -73,12 +89,39 @@ class EmbeddingLabeller:
         self.model_ = LogisticRegression(C=C, max_iter=2000).fit(
             np.asarray(embedder(list(texts))), np.asarray(labels, dtype=int))
         self.n_train_ = len(texts)
+        n = int(max(self.model_.classes_)) + 1
+        self.label_names = (tuple(label_names) if label_names is not None
+                            else tuple(str(i) for i in range(n)))
+
+    def probs(self, x: Sequence[str]) -> np.ndarray:
+        """(n, n_labels) class probabilities (0 for a class the training sample lacked)."""
+        out = np.zeros((len(x), len(self.label_names)))
+        if len(x):
+            p = self.model_.predict_proba(np.asarray(self.embedder(list(x))))
+            out[:, self.model_.classes_] = p
+        return out
 
     def label(self, x: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if len(x) == 0:
             return np.zeros(0, dtype=int), np.zeros(0)
-        p = self.model_.predict_proba(np.asarray(self.embedder(list(x))))
-        return self.model_.classes_[p.argmax(axis=1)], p.max(axis=1)
+        p = self.probs(x)
+        return p.argmax(axis=1).astype(int), p.max(axis=1)
+
+
+def check_labeller(labeller: Any, label_names: Sequence[str]) -> Any:
+    """`labeller`, after checking that it labels the task's classes (names, in order).
+
+    Raises:
+        ValueError: its label set differs from `label_names` (e.g. a classifier fine-tuned on
+            another task): its labels would be meaningless for this one.
+    """
+    mine = tuple(str(v) for v in getattr(labeller, "label_names", ()))
+    want = tuple(str(v) for v in label_names)
+    generic = all(v == f"LABEL_{i}" or v == str(i) for i, v in enumerate(mine))
+    if mine and (len(mine) != len(want) or (not generic and mine != want)):
+        raise ValueError(f"labeller labels {list(mine)} differ from the task's {list(want)}: "
+                         "use a labeller fine-tuned on this task")
+    return labeller
 
 
 def train_labeller(
@@ -125,6 +168,7 @@ def upstream_labeller(finetune_dir: str | os.PathLike[str]) -> str:
 __all__ = [
     "EmbeddingLabeller",
     "TextLabeller",
+    "check_labeller",
     "train_labeller",
     "upstream_labeller",
 ]

@@ -19,6 +19,10 @@ from bortkit.records import (
 )
 
 PRUNE_RULES = ("half", "longest-run")
+#: Where a round's new points are sampled around: the best θ's dev mistakes (Agora), or random
+#: points of the initial (gold) train set (the control of issue 15: same sampler, labeller and
+#: number of points, but not driven by mistakes).
+SOURCES = ("mistakes", "random")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class AgoraConfig(Record):
             bound the cost; None = all.
         augment_last: also sample/label in the final round, whose points no model trains on
             (False saves labeller time; True shows them in the viewer).
+        source: "mistakes" (Agora: sample around the best θ's dev mistakes) or "random" (the
+            control: sample around as many random points of the initial train set; pass the
+            mistake run's counts as `augment(..., match=...)` to add exactly as many points).
     """
 
     max_rounds: int | None = None
@@ -46,6 +53,7 @@ class AgoraConfig(Record):
     replay: int = 0
     max_mistakes: int | None = None
     augment_last: bool = False
+    source: str = "mistakes"
 
     def __post_init__(self) -> None:
         if self.max_rounds is not None:
@@ -66,6 +74,7 @@ class AgoraConfig(Record):
         if self.max_mistakes is not None:
             check_positive_int("AgoraConfig.max_mistakes", self.max_mistakes)
         check_bool("AgoraConfig.augment_last", self.augment_last)
+        check_choice("AgoraConfig.source", self.source, SOURCES)
 
     @classmethod
     def smoke(cls, **changes: Any) -> AgoraConfig:
@@ -78,7 +87,14 @@ class AgoraRound(Record):
     """One round: the Θ it started with, its accuracies, mistakes and the points it added.
 
     `new_points` are JSON-able copies (texts, or coordinate tuples); `new_sources` index the dev
-    set; `new_labels`/`new_confidence` come from the labeller, never from dev gold labels.
+    set (``source="mistakes"``) or the initial train set (``source="random"``: `source_kind`);
+    `new_labels`/`new_confidence` come from the labeller, never from dev gold labels.
+    `sources` are the points sampled around (same index space), `new_kinds` name the sampler
+    that made each new point ("mask-refill", "pool", ...) and `proposals` how many proposals
+    each sampler made, so accepted proposals per source are `accepted_per_source()`.
+    `labeller_mistake_accuracy` is the labeller's accuracy on this round's dev mistakes (where
+    Agora uses it); `select_accuracy` the best θ's accuracy on the selection slice (dev-B) that
+    chooses the final round, None without one.
     """
 
     index: int
@@ -94,21 +110,50 @@ class AgoraRound(Record):
     new_confidence: tuple[float, ...]
     train_size: int  # after this round's additions
     pruned: tuple[str, ...]  # θ's removed at the end of the round
+    source_kind: str = "mistakes"
+    sources: tuple[int, ...] = ()
+    new_kinds: tuple[str, ...] = ()
+    proposals: tuple[tuple[str, int], ...] = ()
+    labeller_mistake_accuracy: float | None = None
+    select_accuracy: float | None = None
 
     def __post_init__(self) -> None:
         # A coordinate point read back from JSON is a list; keep the tuple the loop recorded.
         object.__setattr__(self, "new_points", tuple(
             tuple(p) if isinstance(p, list) else p for p in self.new_points))
+        object.__setattr__(self, "proposals", tuple(
+            (str(k), int(n)) for k, n in self.proposals))
 
     @property
     def n_new(self) -> int:
         return len(self.new_points)
 
+    def accepted_per_source(self) -> dict[str, float]:
+        """Accepted new points per source point, by sampler kind ("all" = every sampler)."""
+        n = max(1, len(self.sources))
+        kinds = self.new_kinds or ("sampler",) * self.n_new
+        out = {k: sum(1 for v in kinds if v == k) / n for k in dict.fromkeys(
+            [k for k, _ in self.proposals] + list(kinds))}
+        out["all"] = self.n_new / n
+        return out
+
+    def acceptance_rate(self) -> dict[str, float]:
+        """Accepted / proposed, by sampler kind (only kinds that reported proposals)."""
+        kinds = self.new_kinds or ("sampler",) * self.n_new
+        return {k: sum(1 for v in kinds if v == k) / n for k, n in self.proposals if n}
+
 
 @dataclass(frozen=True)
 class AgoraResult(Record):
-    """The whole run. `best_model` is the fitted model with the best dev accuracy of any round
-    (a live object: not written by `to_dict`/`save`); everything else round-trips."""
+    """The whole run; everything but the two live models round-trips.
+
+    `best_model` is the fitted model of the round chosen at the end: the best θ of each round is
+    scored on the selection slice (dev-B, `select_labels`) and the best of them wins (ties: the
+    higher dev-A accuracy, then the earlier round); without a selection slice, the best dev
+    accuracy of any round. `round0_model` is round 0's best θ fitted on the initial train set:
+    plain fine-tuning on gold only, with the same budget per fit (the "no Agora" baseline).
+    Neither is written by `to_dict`/`save` (a fitted model is not data): loading gives None.
+    """
 
     rounds: tuple[AgoraRound, ...]
     config: AgoraConfig
@@ -119,13 +164,21 @@ class AgoraResult(Record):
     dev_labels: tuple[int, ...]
     initial_train_size: int
     seed: int
+    select_labels: tuple[int, ...] = ()
+    best_select_accuracy: float | None = None
     best_model: Any = field(default=None, compare=False, repr=False)
+    round0_model: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        # The one field the idiom cannot write: a fitted model is not data. Loading gives None.
+        # The fields the idiom cannot write: a fitted model is not data. Loading gives None.
         data = super().to_dict()
-        del data["best_model"]
+        del data["best_model"], data["round0_model"]
         return data
+
+    @property
+    def added_per_round(self) -> tuple[int, ...]:
+        """New points added per round (what a control run matches: `augment(match=...)`)."""
+        return tuple(r.n_new for r in self.rounds)
 
     @property
     def accuracies(self) -> list[float]:
@@ -138,12 +191,18 @@ class AgoraResult(Record):
 
         return pd.DataFrame([{"round": r.index, "n_theta": len(r.thetas),
                               "best_theta": r.best_theta, "dev_accuracy": r.best_dev_accuracy,
-                              "n_mistakes": len(r.mistakes), "n_new": r.n_new,
+                              "select_accuracy": r.select_accuracy,
+                              "n_mistakes": len(r.mistakes), "n_sources": len(r.sources),
+                              "n_new": r.n_new,
+                              **{f"accepted_per_source[{k}]": round(v, 3)
+                                 for k, v in r.accepted_per_source().items()},
+                              "labeller_on_mistakes": r.labeller_mistake_accuracy,
                               "train_size": r.train_size} for r in self.rounds])
 
 
 __all__ = [
     "PRUNE_RULES",
+    "SOURCES",
     "AgoraConfig",
     "AgoraResult",
     "AgoraRound",

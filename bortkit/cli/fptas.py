@@ -16,7 +16,7 @@ from bortkit.arch import PRESETS
 from bortkit.cli import args as types
 from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
-from bortkit.search import executors, fptas
+from bortkit.search import executors, fptas, optuna_study
 from bortkit.search.config import FptasConfig
 from bortkit.search.evaluation import SURFACES, Evaluator, SyntheticEvaluator
 from bortkit.search.space import SearchSpace
@@ -113,6 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=types.positive_int, default=2, help="workers (process / local Dask)"
     )
+    p.add_argument("--optuna-storage", default=None, metavar="URL",
+                   help="also write the sweep to an Optuna study (e.g. sqlite:///sweeps.db)")
+    p.add_argument("--optuna-study", default=None, help="study name (default: the --out name)")
     p.add_argument("--out", type=types.nonempty, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -134,6 +137,8 @@ def build_evaluator(
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.optuna_storage:  # a bad URL fails before any training
+        optuna_study.check_storage(args.optuna_storage)
     space = SearchSpace.named(args.space)
     config = FptasConfig(
         epsilon=args.epsilon,
@@ -173,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
         ex.close()
         store.close()
     fptas.save_result(result, out)
+    if args.optuna_storage:
+        done = optuna_study.export_study(result, storage=args.optuna_storage,
+                                         study_name=args.optuna_study or out.name, overwrite=True)
+        print(f"wrote {done.n_trials} trials to Optuna; view: optuna-dashboard {done.storage}")
     c = result.chosen
     print(f"chosen {c.spec.label}: W={c.w:.4g} e={c.error:.4f} p={c.params:,} i={c.ops:,}")
     print(

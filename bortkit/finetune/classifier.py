@@ -1,11 +1,23 @@
 """Sequence classifiers with Bort's head: locate, load from a checkpoint or a shape, predict.
 
 `load_classifier` builds an HF `BertForSequenceClassification` from a checkpoint folder (MLM,
-encoder or classifier) or an `ArchSpec` (random initialisation) and adds Bort's extra head
-dropout (`add_head_dropout`); `resolve_checkpoint` and `arch_of` find a saved model folder and
-read its shape; `predict` labels texts with an exported classifier (Agora's labeller). Exports
-go through `bortkit.pretrain.engine.export` (atomic: temporary folder, then rename), so every
-saved model folder reloads with `AutoModelForSequenceClassification`.
+encoder or classifier) or an `ArchSpec` (random initialisation), sets its pooling
+(`set_pooling`) and adds Bort's extra head dropout (`add_head_dropout`); `resolve_checkpoint`
+and `arch_of` find a saved model folder and read its shape; `load_finetuned` reloads an exported
+classifier with its pooling; `predict` labels texts with one (Agora's labeller). Exports go
+through `bortkit.pretrain.engine.export` (atomic: temporary folder, then rename), so every saved
+model folder reloads with `AutoModelForSequenceClassification` (exactly so for first-token
+pooling; a mean-pooled one needs `load_finetuned`, see below).
+
+Pooling (`POOLINGS`; `FinetuneConfig.pooling`): "first" is Bort's head, the pooler's
+dense+tanh on the first token's last hidden state. "mean" (project choice, the default: measured
+in docs/results.md, a small student's first token carries little sentence signal early in
+fine-tuning, the mean over the attended tokens does from the first step) feeds the pooler the
+mean of the last hidden states over the attention mask instead: a forward pre-hook on the
+pooler replaces the first position by that mean (the attention mask is captured by a pre-hook
+on the encoder), so parameter names, shapes and the export stay HF's. The choice is written to
+``config.json`` as ``pooling``; `load_finetuned` and `predict` re-attach it (plain
+`AutoModelForSequenceClassification` would silently use the first token).
 
 Paper tie (alexa/bort `finetune_bort.py`, see reference/bort-papers.md §5.3): the head is
 dropout → dense(H, tanh) on the first token → dropout → linear. HF's classifier lacks the first
@@ -26,7 +38,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence, Union
 
 from bortkit.arch import ArchSpec
-from bortkit.finetune.records import Predictions
+from bortkit.finetune.records import POOLINGS, Predictions
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +89,58 @@ def add_head_dropout(model: Any, p: float | None = None) -> Any:
     return model
 
 
-def load_classifier(model_source: ModelSource, *, label_names: Sequence[str]) -> Any:
+def set_pooling(model: Any, pooling: str) -> Any:
+    """Make `model` (a `BertForSequenceClassification`) pool by `pooling` ("first" or "mean").
+
+    "first" leaves HF's pooler as it is; "mean" registers the hooks described in the module
+    doc (once; calling it again is a no-op). The choice is recorded as ``config.pooling``.
+
+    Raises:
+        ValueError: an unknown pooling, or "first" on a model already mean-pooled.
+    """
+    import torch
+
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    done = getattr(model, "_bortkit_pooling", "first")
+    if pooling == done:
+        model.config.pooling = pooling
+        return model
+    if done != "first":
+        raise ValueError(f"the model already pools by {done!r}; load a fresh one for {pooling!r}")
+    state: dict[str, Any] = {}
+
+    def capture(module: Any, args: tuple, kwargs: dict) -> None:
+        mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        state["mask"] = mask
+
+    def mean_first(module: Any, args: tuple) -> tuple:
+        hidden = args[0]  # (batch, seq, H)
+        mask = state.pop("mask", None)
+        if mask is None:
+            mean = hidden.mean(dim=1)
+        else:
+            w = mask[:, : hidden.shape[1]].to(hidden.dtype).unsqueeze(-1)  # (batch, seq, 1)
+            mean = (hidden * w).sum(dim=1) / w.sum(dim=1).clamp(min=1.0)
+        return (torch.cat([mean.unsqueeze(1), hidden[:, 1:]], dim=1), *args[1:])
+
+    model.bert.register_forward_pre_hook(capture, with_kwargs=True)
+    # prepend: the mean is taken before Bort's head dropout (another pooler pre-hook) applies
+    model.bert.pooler.register_forward_pre_hook(mean_first, prepend=True)
+    model._bortkit_pooling = pooling
+    model.config.pooling = pooling
+    return model
+
+
+def load_classifier(model_source: ModelSource, *, label_names: Sequence[str],
+                    pooling: str = "mean") -> Any:
     """A `BertForSequenceClassification` for `len(label_names)` classes, with Bort's head.
 
     Args:
         model_source: a checkpoint folder (MLM, encoder or classifier; loaded with
             `from_pretrained`) or an `ArchSpec` (random initialisation).
         label_names: class names; sets `num_labels`, `id2label` and `label2id`.
+        pooling: "mean" (default) or "first" (Bort's), see `set_pooling`.
 
     Raises:
         ValueError: the checkpoint is a classifier for a different number of labels.
@@ -121,7 +178,22 @@ def load_classifier(model_source: ModelSource, *, label_names: Sequence[str]) ->
         model, info = loaded
         logger.info("loaded %s; freshly initialised: %s", path, sorted(info["missing_keys"]))
     model.config.architectures = ["BertForSequenceClassification"]
-    return add_head_dropout(model)
+    return add_head_dropout(set_pooling(model, pooling))
+
+
+def load_finetuned(model_dir: str | os.PathLike[str]) -> Any:
+    """An exported classifier folder, with the pooling its ``config.json`` records.
+
+    Use it instead of plain `AutoModelForSequenceClassification.from_pretrained` for models
+    fine-tuned with ``pooling="mean"`` (the default). No head dropout hook: for inference.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"classifier folder {str(path)!r} has no config.json")
+    model = AutoModelForSequenceClassification.from_pretrained(path)
+    return set_pooling(model, getattr(model.config, "pooling", None) or "first")
 
 
 @contextlib.contextmanager
@@ -162,7 +234,7 @@ def predict(
     """Class probabilities and argmax labels for `texts` (e.g. Agora's labeller on new points).
 
     Args:
-        model_or_dir: an exported folder (`AutoModelForSequenceClassification`) or a loaded model.
+        model_or_dir: an exported folder (loaded with `load_finetuned`) or a loaded model.
         texts: the inputs; `text_pairs` the optional second segments.
         batch_size: inference batch size.
         max_length: truncation length in tokens.
@@ -171,7 +243,7 @@ def predict(
     """
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")
@@ -180,7 +252,7 @@ def predict(
     if isinstance(model_or_dir, (str, os.PathLike)):
         with quiet_progress(progress):
             tokenizer = tokenizer or AutoTokenizer.from_pretrained(model_or_dir)
-            model = AutoModelForSequenceClassification.from_pretrained(model_or_dir)
+            model = load_finetuned(model_or_dir)
     else:
         if tokenizer is None:
             raise ValueError("tokenizer is required when model_or_dir is a model object")
@@ -206,7 +278,9 @@ __all__ = [
     "add_head_dropout",
     "arch_of",
     "load_classifier",
+    "load_finetuned",
     "predict",
     "quiet_progress",
     "resolve_checkpoint",
+    "set_pooling",
 ]

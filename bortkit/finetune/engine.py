@@ -44,8 +44,12 @@ from bortkit.pretrain import teacher
 from bortkit.pretrain.engine import export
 from bortkit.records import check_int
 from bortkit.theta import Theta
+from bortkit.utils import resolve_device
 
 logger = logging.getLogger(__name__)
+
+# FinetuneConfig.schedule -> HF's scheduler after the warm-up
+_SCHEDULERS = {"linear": "linear", "constant": "constant_with_warmup"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ def _train(model_source: ModelSource, data: Any, *, theta: Theta, config: Finetu
     longest = max(max(map(len, data[split]["input_ids"]), default=0) for split in data)
 
     hf_set_seed(theta.seed)  # the head (and random-init weights) depend on θ's seed
-    model = load_classifier(model_source, label_names=label_names)
+    model = load_classifier(model_source, label_names=label_names, pooling=config.pooling)
     if len(tokenizer) > model.config.vocab_size:
         raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
                          f"{model.config.vocab_size}")
@@ -199,12 +203,13 @@ def _train(model_source: ModelSource, data: Any, *, theta: Theta, config: Finetu
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bortkit-ft-") as tmp:
         args = TrainingArguments(
-            output_dir=tmp, use_cpu=True, report_to=[], save_strategy="no",
+            output_dir=tmp, use_cpu=resolve_device(config.device) == "cpu", report_to=[], save_strategy="no",
             eval_strategy="epoch", logging_strategy="epoch", num_train_epochs=config.epochs,
             per_device_train_batch_size=theta.batch_size,
             per_device_eval_batch_size=config.eval_batch_size, learning_rate=theta.lr,
             weight_decay=theta.weight_decay, warmup_steps=theta.warmup_ratio,
-            lr_scheduler_type="linear", adam_epsilon=1e-6, max_grad_norm=1.0, seed=theta.seed,
+            lr_scheduler_type=_SCHEDULERS[config.schedule], adam_epsilon=1e-6,
+            max_grad_norm=1.0, seed=theta.seed,
             dataloader_num_workers=0, disable_tqdm=not progress,
         )
         trainer = Trainer(
@@ -230,6 +235,15 @@ def _train(model_source: ModelSource, data: Any, *, theta: Theta, config: Finetu
         label_names=label_names, val_predictions=tracker.best_predictions,
     )
     return result, model, tokenizer
+
+
+def is_better(value: float, best: float | None) -> bool:
+    """Best-epoch rule (project choice): `value` replaces the best so far when it is at least
+    as good. On a tie the LATER epoch wins: it has seen more data, and a small model often sits
+    at the same (majority-class) score for its first epochs before it learns; keeping the first
+    of them would keep an untrained model. Only a strictly worse value counts towards early
+    stopping's patience."""
+    return best is None or value >= best
 
 
 def _make_tracker(*, metric: str, patience: int | None, n_labels: int) -> Any:
@@ -277,7 +291,8 @@ class _TrackerMixin:
         m = dataclasses.replace(m, loss=float(metrics["eval_loss"]))
         epoch = int(round(state.epoch or 0))
         self.curve.append(EpochPoint(epoch, int(state.global_step), self._train_loss, m))
-        if self.best_val is None or m.get(self.metric) > self.best_val.get(self.metric):
+        if is_better(m.get(self.metric), None if self.best_val is None
+                     else self.best_val.get(self.metric)):
             self.best_val, self.best_epoch, self.best_predictions = m, epoch, preds
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             self._bad = 0
@@ -291,6 +306,7 @@ class _TrackerMixin:
 __all__ = [
     "encode",
     "finetune",
+    "is_better",
     "task_labels",
     "tokenizer_for",
 ]

@@ -18,6 +18,10 @@ from typing import Any, ClassVar
 from bortkit.finetune.metrics import METRIC_NAMES, Metrics
 from bortkit.records import Record, check_choice, check_int, check_positive_int
 from bortkit.theta import Theta
+from bortkit.utils import DEVICES
+
+POOLINGS = ("first", "mean")  # bortkit.finetune.classifier implements them
+SCHEDULES = ("linear", "constant")
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,17 @@ class FinetuneConfig(Record):
     Args:
         epochs: maximum number of epochs.
         max_length: truncation length in tokens (ignored when the data is already encoded).
-        patience: stop after this many evaluations without improvement (None: never).
-        metric: validation metric for best-epoch selection and early stopping.
+        patience: stop after this many evaluations in a row that are strictly worse than the
+            best so far (None: never). A tie is not worse: a small model sitting at the
+            majority class for a few epochs keeps training.
+        metric: validation metric for best-epoch selection (the LAST epoch with the best value
+            is kept: on a tie the later epoch, which has seen more data, wins) and early
+            stopping.
+        pooling: "mean" (default: measured, see docs/results.md) or "first" (Bort's first-token
+            head); `bortkit.finetune.classifier.set_pooling`.
+        schedule: the learning rate after the linear warm-up (θ's `warmup_ratio` of all steps):
+            "linear" decay to 0 (Bort's) or "constant".
+        device: "auto" (CUDA when present), "cpu" or "cuda" (`bortkit.utils.resolve_device`).
         eval_batch_size: batch size for evaluation.
         threads: torch intra-op threads during the run (None: leave as is). On a busy shared
             machine, 1 thread avoids oversubscription that slows small models ~5×.
@@ -40,6 +53,9 @@ class FinetuneConfig(Record):
     metric: str = "accuracy"
     eval_batch_size: int = 64
     threads: int | None = None
+    pooling: str = "mean"
+    schedule: str = "linear"
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         check_positive_int("FinetuneConfig.epochs", self.epochs)
@@ -48,6 +64,12 @@ class FinetuneConfig(Record):
             check_positive_int("FinetuneConfig.patience", self.patience)
         check_choice("FinetuneConfig.metric", self.metric, METRIC_NAMES)
         check_positive_int("FinetuneConfig.eval_batch_size", self.eval_batch_size)
+        check_choice("FinetuneConfig.pooling", self.pooling, POOLINGS)
+        check_choice("FinetuneConfig.schedule", self.schedule, SCHEDULES)
+        if not (isinstance(self.device, str)
+                and (self.device in DEVICES or self.device.startswith("cuda:"))):
+            raise ValueError(f"FinetuneConfig.device must be one of {', '.join(DEVICES)} (or "
+                             f"cuda:N), got {self.device!r}")
         if self.threads is not None:
             check_positive_int("FinetuneConfig.threads", self.threads)
 
@@ -147,6 +169,8 @@ class Predictions(Record):
 
 
 __all__ = [
+    "POOLINGS",
+    "SCHEDULES",
     "EpochPoint",
     "FinetuneConfig",
     "FinetuneResult",

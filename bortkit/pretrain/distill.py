@@ -21,6 +21,18 @@ head (e.g. the shipped MiniLM `BertModel`) can still teach through its last hidd
 loss = w_mlm · CE + w_kd · MSE(P h_s, h_t) over every attended position, where P is a learned
 linear map from the student's to the teacher's width (identity when they are equal). P is a
 training-time helper and is not exported.
+
+Students over the restricted output vocabulary (`bortkit.pretrain.init`): `build_student` with a
+`vocab` gives a `RestrictedBertForMaskedLM` whose K-way head predicts the teacher's `Vocab`
+(``init="pca"`` or ``"random"``); without one, the full-vocabulary `BertForMaskedLM` of the
+released code. Every objective handles both: gold tokens outside the Vocab (label -100) are not
+scored by the cross-entropy, and KD compares K-way logits with a restricted teacher's.
+
+Training from the teacher-output cache (`bortkit.pretrain.batches.CacheSource`): the teacher's
+logits are its stored top-k at the masked positions, so ``objective="kd"`` is `topk_kd_loss`
+(soft cross-entropy against the teacher's top-k distribution renormalised, at temperature T,
+plus w_mlm · CE) and ``objective="mlm"`` is CE with the cached gold; ``"hidden"`` needs the
+teacher's hidden states, which the cache does not store (refused with a clear error).
 """
 
 from __future__ import annotations
@@ -30,8 +42,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bortkit.arch import ArchSpec
-from bortkit.pretrain.mlm import masked_logits
+from bortkit.pretrain.init import INITS, EmbeddingPca, init_student
 from bortkit.pretrain.teacher import check_vocab
+from bortkit.pretrain.vocab import Vocab
 
 if TYPE_CHECKING:  # pragma: no cover - torch stays lazy: the CLI imports this module at start
     import torch
@@ -184,6 +197,15 @@ def topk_kd_loss(
     return LossParts(w_mlm * mlm + w_kd * kd, mlm.detach(), kd.detach())
 
 
+def _cross_entropy(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """Mean CE over the positions whose gold is not -100 (0, with a graph, when there is none)."""
+    import torch.nn.functional as F
+
+    if not bool((gold != -100).any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), gold, ignore_index=-100)
+
+
 def kd_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor | None,
@@ -200,20 +222,19 @@ def kd_loss(
         student_logits: (N, V) at masked positions.
         teacher_logits: (N, V) at the same positions, or None for plain MLM (then the KD part
             is 0 and `w_kd` is ignored).
-        gold: (N,) the original token ids.
+        gold: (N,) the original token ids (-100: not scored by the cross-entropy, e.g. a
+            token outside a restricted vocabulary).
         w_mlm, w_kd, temperature: the weights and T (defaults: the released code's).
         kd_variant: see `kd_term`.
 
     Returns:
         LossParts(total, mlm, kd) scalar tensors.
     """
-    import torch.nn.functional as F
-
     _check_weights(w_mlm, w_kd, temperature)
     if gold.numel() == 0:
         zero = student_logits.sum() * 0.0
         return LossParts(zero, zero.detach(), zero.detach())
-    mlm = F.cross_entropy(student_logits.float(), gold)
+    mlm = _cross_entropy(student_logits, gold)
     if teacher_logits is None:
         kd = mlm.detach() * 0.0
         total = w_mlm * mlm
@@ -224,28 +245,81 @@ def kd_loss(
     return LossParts(total, mlm.detach(), kd.detach())
 
 
-def build_student(spec: ArchSpec, tokenizer: Any, *, seed: int = 0,
+def build_student(spec: ArchSpec, tokenizer: Any, *, seed: int = 0, vocab: Vocab | None = None,
+                  init: str = "random", pca: EmbeddingPca | None = None,
+                  teacher: Any | None = None, freeze_embeddings: bool = False,
                   **config_overrides: Any) -> Any:
-    """A freshly initialised HF `BertForMaskedLM` of shape `spec`, for `tokenizer`'s vocabulary.
+    """A fresh student of shape `spec` for `tokenizer`'s (input) vocabulary.
 
     Args:
         spec: the architecture (its vocab_size must equal the tokenizer's).
         tokenizer: the teacher's tokenizer (gives the vocabulary and the pad id).
         seed: seeds the weight initialisation only (global RNG state is restored).
-        config_overrides: passed to `ArchSpec.to_bert_config` (e.g. hidden_dropout_prob).
+        vocab: the teacher's restricted output `Vocab`: the student is then a
+            `RestrictedBertForMaskedLM` with a K-way head (`bortkit.pretrain.init`); None: an HF
+            `BertForMaskedLM` over the full vocabulary (the released code's student).
+        init: "random" (BERT's initialisation, the paper's), "pca" (embeddings and decoder from
+            the PCA projection of the teacher's embeddings) or "inherit" (a sub-network of the
+            teacher); anything but "random" needs `vocab`.
+        pca: the teacher's `EmbeddingPca` (e.g. the teacher cache's ``.pca``); computed from
+            `teacher` when None.
+        teacher: the teacher model (init "inherit", or the source of `pca`).
+        freeze_embeddings: keep the embedding tables fixed during training.
+        config_overrides: passed to `ArchSpec.to_bert_config` (full-vocabulary students only,
+            e.g. hidden_dropout_prob).
 
     Raises:
-        ValueError: on a vocabulary mismatch (`bortkit.pretrain.teacher.check_vocab`).
+        ValueError: a vocabulary mismatch (`bortkit.pretrain.teacher.check_vocab`), an init
+            that needs `vocab`, or one that does not fit the shape.
     """
     import torch
     from transformers import BertForMaskedLM
 
     check_vocab(spec, tokenizer)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if vocab is not None:
+        if config_overrides:
+            raise ValueError(f"config overrides {sorted(config_overrides)} apply to "
+                             f"full-vocabulary students only (vocab=None)")
+        return init_student(spec, vocab, init=init, seed=seed, pca=pca, teacher=teacher,
+                            freeze_embeddings=freeze_embeddings,
+                            pad_token_id=int(tokenizer.pad_token_id or 0))
+    if init != "random" or freeze_embeddings:
+        raise ValueError(f"init={init!r} / freeze_embeddings need the teacher's restricted "
+                         f"vocab (e.g. vocab=cache.vocab); a full-vocabulary student is random")
     overrides = {"pad_token_id": tokenizer.pad_token_id, **config_overrides}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = BertForMaskedLM(spec.to_bert_config(**overrides))
     return model
+
+
+def output_vocab(model: Any) -> Vocab | None:
+    """The restricted `Vocab` a model's MLM head predicts, or None for a full-vocabulary head."""
+    vocab = getattr(model, "vocab", None)
+    return vocab if isinstance(vocab, Vocab) else None
+
+
+def check_output_vocab(student: Any, teacher: Any) -> None:
+    """Raise unless `student` and `teacher` predict the same output tokens (logit KD).
+
+    Raises:
+        ValueError: one head is restricted and the other is not, or the restricted Vocabs
+            differ (another teacher's vocabulary).
+    """
+    s, t = output_vocab(student), output_vocab(teacher)
+    if s is None and t is None:
+        return
+    if s is None or t is None:
+        which = "teacher" if t is not None else "student"
+        raise ValueError(f"vocabulary mismatch: the {which} predicts a restricted vocabulary of "
+                         f"{(t or s).size} tokens and the other the full one; build the student "
+                         f"with vocab=teacher_vocab(teacher)")
+    if s.key != t.key:
+        raise ValueError(f"vocabulary mismatch: the student's output Vocab (key {s.key}, "
+                         f"K={s.size}) differs from the teacher's (key {t.key}, K={t.size}); "
+                         f"build the student with vocab=teacher_vocab(teacher)")
 
 
 def clip_weights_(model: Any, clip: float | None) -> None:
@@ -266,16 +340,35 @@ def _encoder(model: Any) -> Any:
     return model.bert if hasattr(model, "bert") else model
 
 
-def make_distiller(student: Any, teacher: Any | None, *, objective: str) -> Any:
+def make_distiller(student: Any, teacher: Any | None, *, objective: str,
+                   cached: bool = False) -> Any:
     """The trainable module of one run: the student plus, for `objective="hidden"`, the
     projection P (student width → teacher width). The teacher is held outside the module so
-    it is never optimised, checkpointed or wrapped for data parallelism."""
+    it is never optimised, checkpointed or wrapped for data parallelism.
+
+    Args:
+        student: the student model.
+        teacher: the live teacher (None for "mlm" and for a cached teacher).
+        objective: one of `OBJECTIVES`.
+        cached: the teacher's outputs come from the teacher cache (top-k logits).
+
+    The module's ``forward(input_ids, attention_mask, labels, teacher, cfg, masked=None,
+    values=None, indices=None)`` returns `LossParts`: `labels` are the gold tokens in the
+    student's output vocabulary (-100: not scored), `masked` the positions predicted (default
+    ``labels != -100``), `values`/`indices` the cached teacher's top-k at those positions.
+    """
     import torch
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if objective != "mlm" and teacher is None:
+    if cached and objective == "hidden":
+        raise ValueError("objective='hidden' needs the teacher's hidden states, which the "
+                         "teacher cache does not store (only its top-k logits); train it with a "
+                         "live teacher (teacher=..., train_blocks=...)")
+    if objective != "mlm" and teacher is None and not cached:
         raise ValueError(f"objective={objective!r} needs a teacher; use objective='mlm' without")
+    if objective == "kd" and not cached:
+        check_output_vocab(student, teacher)
 
     class Distiller(torch.nn.Module):
         def __init__(self) -> None:
@@ -287,38 +380,40 @@ def make_distiller(student: Any, teacher: Any | None, *, objective: str) -> Any:
                 h_t = _encoder(teacher).config.hidden_size
                 self.proj = torch.nn.Linear(h_s, h_t) if h_s != h_t else torch.nn.Identity()
 
-        def forward(self, input_ids, attention_mask, labels, teacher_model, cfg):  # noqa: D401
-            return _objective(self, input_ids, attention_mask, labels, teacher_model, cfg)
+        def forward(self, input_ids, attention_mask, labels, teacher_model, cfg,  # noqa: D401
+                    masked=None, values=None, indices=None):
+            return _objective(self, input_ids, attention_mask, labels, teacher_model, cfg,
+                              masked, values, indices)
 
     return Distiller()
 
 
-def _objective(module: Any, input_ids: Any, attention_mask: Any, labels: Any,
-               teacher: Any, cfg: Any) -> LossParts:
+def _objective(module: Any, input_ids: Any, attention_mask: Any, labels: Any, teacher: Any,
+               cfg: Any, masked: Any, values: Any, indices: Any) -> LossParts:
     """One evaluation of the configured objective (cfg has objective, w_mlm, w_kd, ...)."""
     import torch
     import torch.nn.functional as F
 
     student = module.student
-    if cfg.objective == "hidden":
-        hidden = student.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        selected = labels != -100
-        logits, gold = student.cls(hidden[selected]), labels[selected]  # (N, V), (N,)
-        with torch.inference_mode():
-            t_hidden = _encoder(teacher)(input_ids=input_ids,
-                                         attention_mask=attention_mask).last_hidden_state
-        keep = attention_mask.bool()
-        # project choice: MSE over every attended position, in the teacher's width.
-        hid = F.mse_loss(module.proj(hidden[keep]), t_hidden[keep].clone())
-        mlm = F.cross_entropy(logits.float(), gold) if gold.numel() else hidden.sum() * 0.0
-        total = cfg.w_mlm * mlm + cfg.w_kd * hid
-        return LossParts(total, mlm.detach(), hid.detach())
-    logits, gold = masked_logits(student, input_ids, attention_mask, labels)
+    masked = labels != -100 if masked is None else masked
+    hidden = student.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    logits, gold = student.cls(hidden[masked]), labels[masked]  # (N, V or K), (N,)
     if cfg.objective == "mlm":
         # plain MLM baseline: CE alone, unit weight.
         return kd_loss(logits, None, gold, w_mlm=1.0, w_kd=0.0, temperature=1.0)
+    if values is not None:  # the cached teacher: its top-k logits at the masked positions
+        return topk_kd_loss(logits, values, indices, gold, w_mlm=cfg.w_mlm, w_kd=cfg.w_kd,
+                            temperature=cfg.temperature)
     with torch.inference_mode():
-        t_logits, _ = masked_logits(teacher, input_ids, attention_mask, labels)
+        t_hidden = _encoder(teacher)(input_ids=input_ids,
+                                     attention_mask=attention_mask).last_hidden_state
+        t_logits = teacher.cls(t_hidden[masked]) if cfg.objective == "kd" else None
+    if cfg.objective == "hidden":
+        keep = attention_mask.bool()
+        # project choice: MSE over every attended position, in the teacher's width.
+        hid = F.mse_loss(module.proj(hidden[keep]), t_hidden[keep].clone())
+        mlm = _cross_entropy(logits, gold) if gold.numel() else hidden.sum() * 0.0
+        return LossParts(cfg.w_mlm * mlm + cfg.w_kd * hid, mlm.detach(), hid.detach())
     return kd_loss(logits, t_logits.clone(), gold, w_mlm=cfg.w_mlm, w_kd=cfg.w_kd,
                    temperature=cfg.temperature, kd_variant=cfg.kd_variant)
 
@@ -328,10 +423,12 @@ __all__ = [
     "OBJECTIVES",
     "LossParts",
     "build_student",
+    "check_output_vocab",
     "clip_weights_",
     "kd_loss",
     "kd_term",
     "make_distiller",
+    "output_vocab",
     "topk_kd_loss",
     "topk_kl",
 ]

@@ -2,23 +2,26 @@
 
 A small custom loop on top of `accelerate` (the `Accelerator` places the model and wraps it for
 data parallelism, so `accelerate launch` / `torchrun` scale the same code to several GPUs or
-nodes). The objective lives in `bortkit.pretrain.distill`.
+nodes). The objective lives in `bortkit.pretrain.distill`; the batches and held-out evaluation
+in `bortkit.pretrain.batches`: corpus blocks with dynamic masking and a live teacher, or the
+teacher-output cache (``cache=``: the teacher's top-k logits precomputed, no teacher forward per
+step; the default route of notebook 03).
 
-Exact resume (project choice): nothing random depends on hidden state. At global step k
-- the batch is rows k·B … (k+1)·B−1 of an endless stream whose epoch e is a permutation of
-  the training blocks drawn from a generator seeded by (seed, e);
-- the masking generator is seeded by (seed, k) (dynamic masking: a new mask every step);
-- dropout draws from the global torch RNG, re-seeded by (seed, k, rank) inside `fork_rng`.
-So a run resumed from the checkpoint at step k replays exactly the batches, masks and dropout
-of an uninterrupted run, and its curve is identical. Masks are drawn for the global batch and
-then sharded, so they do not depend on the number of processes either.
+Exact resume (project choice): nothing random depends on hidden state. Step k's batch and masks
+are functions of (seed, k) (`bortkit.pretrain.batches`), and dropout draws from the global torch
+RNG re-seeded by (seed, k, rank) inside `fork_rng`. So a run resumed from the checkpoint at step
+k replays exactly the batches, masks and dropout of an uninterrupted run, and its curve is
+identical.
 
 Checkpoints: `<output_dir>/checkpoints/step-<k>` written by `accelerator.save_state` into a
 temporary folder that is renamed into place (a folder appears whole or not at all), with
 `trainer_state.json` (step, learning curve, config, elapsed seconds). The last `keep` are kept.
-Export: `<output_dir>/model` via `export` (`save_pretrained` + tokenizer, atomically), loadable
-with `AutoModelForMaskedLM.from_pretrained`; `<output_dir>/result.json` is the `PretrainResult`
-(`PretrainResult.load(output_dir).model_dir` is the hand-off to fine-tuning).
+Export (`export_student`): `<output_dir>/model` (`save_pretrained` + tokenizer, atomically) is
+the hand-off to fine-tuning: a plain HF `BertModel` folder for a restricted-head student (the
+K-way MLM head is not needed downstream; `BertForSequenceClassification.from_pretrained` loads
+it), the `BertForMaskedLM` itself for a full-vocabulary one; a restricted student's whole model
+(head and ``vocab.json``) goes to `<output_dir>/mlm`. `<output_dir>/result.json` is the
+`PretrainResult` (`PretrainResult.load(output_dir).model_dir` is the hand-off).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from bortkit.arch import ArchSpec, parse_spec
+from bortkit.data.corpus import Corpus
 from bortkit.measure.machine import torch_threads
-from bortkit.pretrain.distill import clip_weights_, make_distiller
-from bortkit.pretrain.mlm import MlmEval, evaluate_mlm, mask_batch
+from bortkit.pretrain.batches import BlockSource, CacheSource, seed_of
+from bortkit.pretrain.cache import CachedOutputs, TeacherCache
+from bortkit.pretrain.distill import build_student, clip_weights_, make_distiller, output_vocab
+from bortkit.pretrain.init import embedding_pca
+from bortkit.pretrain.mlm import MlmEval
 from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResult
 from bortkit.pretrain.teacher import check_vocab
 from bortkit.records import load_json, save_json
@@ -47,40 +52,10 @@ logger = logging.getLogger(__name__)
 
 CKPT_DIR = "checkpoints"
 MODEL_DIR = "model"
+MLM_DIR = "mlm"
 STATE_NAME = "trainer_state.json"
 # Config fields a resumed run may change without breaking exactness.
 _RESUMABLE = ("eval_every", "checkpoint_every", "keep_checkpoints")
-
-
-# ---------------------------------------------------------------------------------------------
-# Deterministic data order, masks and dropout from (seed, step).
-def _seed_of(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)[0]
-               % (2**63 - 1))
-
-
-class _BatchPlan:
-    """Global batch k = rows k·B … (k+1)·B−1 of an endless stream of per-epoch permutations."""
-
-    def __init__(self, n_blocks: int, batch_size: int, seed: int) -> None:
-        self.n, self.b, self.seed = n_blocks, batch_size, seed
-        self._perms: dict[int, Any] = {}
-
-    def _perm(self, epoch: int) -> Any:
-        import torch
-
-        if epoch not in self._perms:
-            gen = torch.Generator().manual_seed(_seed_of(self.seed, 1, epoch))
-            self._perms = {epoch: torch.randperm(self.n, generator=gen)}
-        return self._perms[epoch]
-
-    def indices(self, step: int) -> Any:
-        import torch
-
-        out = []
-        for pos in range(step * self.b, (step + 1) * self.b):
-            out.append(int(self._perm(pos // self.n)[pos % self.n]))
-        return torch.tensor(out, dtype=torch.long)
 
 
 def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
@@ -148,9 +123,11 @@ def pretrain(
     config: PretrainConfig | None = None,
     *,
     tokenizer: Any,
-    train_blocks: Any,
-    heldout_blocks: Any,
+    train_blocks: Any = None,
+    heldout_blocks: Any = None,
     teacher: Any | None = None,
+    cache: TeacherCache | CachedOutputs | None = None,
+    corpus: Corpus | None = None,
     output_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -159,17 +136,23 @@ def pretrain(
     threads: int | None = None,
     device: str = "auto",
 ) -> PretrainResult:
-    """Pretrain `student` (a `BertForMaskedLM`) by KD from `teacher` or by plain MLM.
+    """Pretrain `student` by KD from a teacher (cached or live) or by plain MLM.
 
     Args:
-        student: the model to train (see `bortkit.pretrain.distill.build_student`); trained in
-            place.
+        student: the model to train (see `bortkit.pretrain.distill.build_student`), trained in
+            place, or an `ArchSpec`: then built here with `config.init` / `freeze_embeddings`
+            / `seed`, over the cache's (or the restricted teacher's) Vocab.
         config: the run's settings (`PretrainConfig()` when None).
-        tokenizer: the teacher's tokenizer (masking, export).
+        tokenizer: the teacher's tokenizer (masking, checks, export).
         train_blocks, heldout_blocks: (n, config.seq_len) LongTensors, e.g. from
-            `bortkit.pretrain.mlm.corpus_blocks`.
-        teacher: a `BertForMaskedLM` (objective "kd") or any BERT encoder ("hidden"); None
-            for "mlm". Never trained.
+            `bortkit.pretrain.mlm.corpus_blocks` (dynamic masking); not used with `cache`.
+        teacher: a live teacher: a (restricted-head or full) MLM model (objective "kd") or any
+            BERT encoder ("hidden"); None for "mlm" and with `cache`. Never trained.
+        cache: the teacher-output cache (`bortkit.pretrain.cache.teacher_cache`, built or
+            opened): batches, masks and the teacher's top-k logits come from it (objectives
+            "kd" and "mlm"; see `bortkit.pretrain.batches.CacheSource`).
+        corpus: with `cache`, the corpus the run is meant for: a cache built from another
+            corpus is a `ValueError` (None: not checked).
         output_dir: where checkpoints, `model/` and `result.json` go; None = in memory only.
         resume: continue from the newest checkpoint in `output_dir` (if any).
         progress: show a tqdm bar.
@@ -193,30 +176,34 @@ def pretrain(
     with torch_threads(threads):
         return _pretrain(student, config or PretrainConfig(), tokenizer=tokenizer,
                          train_blocks=train_blocks, heldout_blocks=heldout_blocks,
-                         teacher=teacher, output_dir=output_dir, resume=resume,
-                         progress=progress, callbacks=callbacks, accelerator=accelerator)
+                         teacher=teacher, cache=cache, corpus=corpus, output_dir=output_dir,
+                         resume=resume, progress=progress, callbacks=callbacks,
+                         accelerator=accelerator)
 
 
 def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks: Any,
-              heldout_blocks: Any, teacher: Any | None,
+              heldout_blocks: Any, teacher: Any | None, cache: Any, corpus: Corpus | None,
               output_dir: str | os.PathLike[str] | None, resume: bool, progress: bool,
               callbacks: Sequence[Any], accelerator: Any) -> PretrainResult:
     import torch
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    if cache is not None:
+        cache = cache if isinstance(cache, CachedOutputs) else cache.open()
+        if teacher is not None:
+            raise ValueError("give the teacher's outputs as cache= or a live teacher=, not both")
+    elif train_blocks is None or heldout_blocks is None:
+        raise ValueError("pretrain needs cache= (the teacher-output cache) or train_blocks= "
+                         "and heldout_blocks=")
+    if isinstance(student, ArchSpec):
+        student = _new_student(student, cfg, tokenizer, cache=cache, teacher=teacher)
     check_vocab(student, tokenizer, teacher=teacher if cfg.objective == "kd" else None)
     if cfg.objective == "mlm":
         teacher = None
-    seq_len = int(train_blocks.shape[1])
-    if seq_len != cfg.seq_len or int(heldout_blocks.shape[1]) != cfg.seq_len:
-        raise ValueError(f"blocks of {seq_len} (train) and {int(heldout_blocks.shape[1])} "
-                         f"(held-out) tokens, but config.seq_len={cfg.seq_len}")
-    if seq_len > student.config.max_position_embeddings:
-        raise ValueError(f"seq_len={seq_len} exceeds the student's max_position_embeddings="
+    if cfg.seq_len > student.config.max_position_embeddings:
+        raise ValueError(f"seq_len={cfg.seq_len} exceeds the student's max_position_embeddings="
                          f"{student.config.max_position_embeddings}")
-    if len(train_blocks) < 1 or len(heldout_blocks) < 1:
-        raise ValueError("pretrain needs at least one training and one held-out block")
     out = Path(output_dir) if output_dir is not None else None
     if cfg.checkpoint_every and out is None:
         raise ValueError("checkpoint_every > 0 needs an output_dir")
@@ -228,7 +215,12 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
     if cfg.batch_size % world:
         raise ValueError(f"batch_size={cfg.batch_size} must be divisible by the {world} processes")
 
-    module = make_distiller(student, teacher, objective=cfg.objective)
+    source: BlockSource | CacheSource = (
+        CacheSource(student, cfg, cache=cache, tokenizer=tokenizer, device=acc.device,
+                    corpus=corpus) if cache is not None
+        else BlockSource(student, cfg, tokenizer=tokenizer, train_blocks=train_blocks,
+                         heldout_blocks=heldout_blocks))
+    module = make_distiller(student, teacher, objective=cfg.objective, cached=cache is not None)
     optimizer = torch.optim.AdamW(_param_groups(module, cfg.weight_decay), lr=cfg.lr)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(cfg.warmup_ratio * cfg.steps), cfg.steps)
@@ -245,6 +237,9 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
         if last is not None:
             state = load_json(last / STATE_NAME)
             _check_resumable(state["config"], cfg)
+            if state.get("data", source.key) != source.key:
+                raise ValueError(f"cannot resume: the checkpoint trained on {state['data']}, "
+                                 f"this run on {source.key}")
             acc.load_state(str(last))
             curve = LearningCurve.from_dict(state["curve"])
             start, elapsed = int(state["step"]), float(state["seconds"])
@@ -254,13 +249,11 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
         shutil.rmtree(ckpt_root)
     resumed_from = start
 
-    plan = _BatchPlan(len(train_blocks), cfg.batch_size, cfg.seed)
     unwrapped = acc.unwrap_model(module)
     inner = unwrapped.student
 
-    def evaluate() -> MlmEval:
-        return evaluate_mlm(inner, heldout_blocks.to(acc.device), tokenizer, batch_size=64,
-                            seed=cfg.eval_seed, mlm_probability=cfg.mlm_probability)
+    def evaluate() -> tuple[MlmEval, float]:
+        return source.evaluate(inner, acc.device)
 
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and acc.is_main_process),
                desc=f"pretrain {cfg.objective}", leave=False)
@@ -268,15 +261,11 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
     module.train()
     last_loss = curve.train_loss[-1] if curve.train_loss else float("nan")
     for step in range(start, cfg.steps):
-        batch = train_blocks[plan.indices(step)]  # (B, seq)
-        gen = torch.Generator().manual_seed(_seed_of(cfg.seed, 2, step))
-        inputs, labels = mask_batch(batch, tokenizer, mlm_probability=cfg.mlm_probability,
-                                    generator=gen)
-        inputs, labels = inputs[rank::world].to(acc.device), labels[rank::world].to(acc.device)
-        attention = torch.ones_like(inputs)
+        b = source.batch(step, rank, world, acc.device)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed_of(cfg.seed, 3, step, rank))  # dropout
-            parts = module(inputs, attention, labels, teacher, cfg)
+            torch.manual_seed(seed_of(cfg.seed, 3, step, rank))  # dropout
+            parts = module(b.input_ids, b.attention_mask, b.labels, teacher, cfg, b.masked,
+                           b.values, b.indices)
             acc.backward(parts.total)
         if cfg.grad_clip is not None:
             acc.clip_grad_norm_(module.parameters(), cfg.grad_clip)
@@ -296,8 +285,8 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
         bar.update(1)
         bar.set_postfix(loss=f"{last_loss:.4f}")
         if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
-            ev = evaluate()
-            curve = curve.add_eval(done, ev)
+            ev, kl = evaluate()
+            curve = curve.add_eval(done, ev, kl)
             module.train()
             for cb in callbacks:
                 if hasattr(cb, "on_eval"):
@@ -305,30 +294,74 @@ def _pretrain(student: Any, cfg: PretrainConfig, *, tokenizer: Any, train_blocks
         if (ckpt_root is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0
                 and done < cfg.steps):
             state = {"step": done, "seconds": time.perf_counter() - t0, "config": cfg.to_dict(),
-                     "curve": curve.to_dict()}
+                     "curve": curve.to_dict(), "data": source.key}
             _save_checkpoint(acc, ckpt_root, done, state, cfg.keep_checkpoints)
     bar.close()
 
     if not curve.eval_steps or curve.eval_steps[-1] != cfg.steps:
-        final = evaluate()
-        curve = curve.add_eval(cfg.steps, final)
+        final, kl = evaluate()
+        curve = curve.add_eval(cfg.steps, final, kl)
         for cb in callbacks:
             if hasattr(cb, "on_eval"):
                 cb.on_eval(cfg.steps, final)
     else:
         final = MlmEval(1.0 - curve.eval_error[-1], curve.eval_loss[-1], 0)
     seconds = time.perf_counter() - t0
-    model_dir = None
+    model_dir = mlm_dir = None
     if out is not None:
         acc.wait_for_everyone()
         if acc.is_main_process:
-            model_dir = str(export(inner, tokenizer, out / MODEL_DIR))
+            model_dir, mlm_dir = export_student(inner, tokenizer, out)
+    extra = {"teacher_accuracy": source.teacher_eval().accuracy} if cache is not None else {}
     result = PretrainResult(cfg, curve, final, last_loss, cfg.steps, seconds,
                             sum(p.numel() for p in inner.parameters()), resumed_from, model_dir,
-                            spec=_spec_of(inner))
+                            extra, spec=_spec_of(inner), mlm_dir=mlm_dir)
     if out is not None and acc.is_main_process:
         result.save(out)
     return result
+
+
+def _new_student(spec: ArchSpec, cfg: PretrainConfig, tokenizer: Any, *, cache: Any,
+                 teacher: Any) -> Any:
+    """The student `config.init` describes, over the cache's (or restricted teacher's) Vocab."""
+    if cache is not None:
+        return build_student(spec, tokenizer, seed=cfg.seed, vocab=cache.vocab, init=cfg.init,
+                             pca=cache.pca, freeze_embeddings=cfg.freeze_embeddings)
+    vocab = output_vocab(teacher) if teacher is not None else None
+    if vocab is None:  # full-vocabulary student: random init only
+        return build_student(spec, tokenizer, seed=cfg.seed, init=cfg.init,
+                             freeze_embeddings=cfg.freeze_embeddings)
+    pca = embedding_pca(teacher) if cfg.init == "pca" else None
+    return build_student(spec, tokenizer, seed=cfg.seed, vocab=vocab, init=cfg.init, pca=pca,
+                         teacher=teacher, freeze_embeddings=cfg.freeze_embeddings)
+
+
+def export_student(model: Any, tokenizer: Any | None, output_dir: str | os.PathLike[str]
+                   ) -> tuple[str, str | None]:
+    """Export a pretrained student for fine-tuning: (model_dir, mlm_dir).
+
+    A restricted-head student (`bortkit.pretrain.init`) is exported twice: its encoder as a
+    plain HF `BertModel` to ``<output_dir>/model`` (what `BertForSequenceClassification` /
+    `AutoModel` load; the K-way MLM head is not needed downstream) and the whole model (head +
+    ``vocab.json``) to ``<output_dir>/mlm``. A full-vocabulary `BertForMaskedLM` goes to
+    ``model`` as it is (mlm_dir None).
+    """
+    import copy
+
+    from transformers import BertModel
+
+    out = Path(output_dir)
+    if output_vocab(model) is None:
+        return str(export(model, tokenizer, out / MODEL_DIR)), None
+    config = copy.deepcopy(model.config)
+    config.architectures = ["BertModel"]
+    for name in ("restricted_vocab_size", "restricted_vocab_key"):
+        if hasattr(config, name):
+            delattr(config, name)
+    encoder = BertModel(config, add_pooling_layer=False)
+    encoder.load_state_dict(model.bert.state_dict())
+    mlm_dir = export(model, tokenizer, out / MLM_DIR)
+    return str(export(encoder, tokenizer, out / MODEL_DIR)), str(mlm_dir)
 
 
 def _spec_of(model: Any) -> ArchSpec:
@@ -397,8 +430,10 @@ def export(model: Any, tokenizer: Any | None, path: str | os.PathLike[str]) -> P
 
 __all__ = [
     "CKPT_DIR",
+    "MLM_DIR",
     "MODEL_DIR",
     "export",
+    "export_student",
     "latest_checkpoint",
     "pretrain",
     "resolve_arch",

@@ -42,7 +42,6 @@ from bortkit.pretrain.teacher_head import (
     from_encoder,
     model_class,
     resolve_precision,
-    teacher_vocab,
 )
 from bortkit.pretrain.teacher_train import latest_checkpoint, train
 from bortkit.pretrain.vocab import DEFAULT_SIZE, build_vocab
@@ -339,9 +338,6 @@ def adapt_teacher(
     model, trained = train(model, tokenizer, blocks.train, blocks.heldout, cfg, device=device,
                            precision=precision, work_dir=work_dir, progress=progress,
                            callback=callback, log=logger.info)
-    if teacher_vocab(model) != vocab:
-        raise ValueError(f"the checkpoints in {work_dir} were built with another vocabulary; "
-                         f"delete that folder to rebuild")
     result = TeacherResult(cfg, trained.before, trained.after, trained.seconds,
                            len(blocks.train), len(blocks.heldout), vocab.size, vocab.coverage,
                            trained.history, None, trained.resumed_from, trained.train_losses)

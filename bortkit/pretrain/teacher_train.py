@@ -29,6 +29,7 @@ from bortkit.pretrain.teacher_head import (
     model_class,
     restricted_labels,
     restricted_logits,
+    teacher_vocab,
 )
 from bortkit.utils import quiet_transformers
 
@@ -147,7 +148,11 @@ def train(model: Any, tokenizer: Any, train_blocks: Any, held_blocks: Any, cfg: 
     resume = latest_checkpoint(work_dir) if work_dir is not None else None
     if resume is not None:
         with quiet_transformers():
-            model = model_class().from_pretrained(resume)
+            loaded = model_class().from_pretrained(resume)
+        if teacher_vocab(loaded) != teacher_vocab(model):
+            raise ValueError(f"the checkpoint {resume} was built with another vocabulary; "
+                             f"delete {work_dir} to rebuild")
+        model = loaded
     model.to(device)
     if cfg.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)

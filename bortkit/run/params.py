@@ -199,7 +199,7 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Param]] = {
                 "torus_train": _POS},
     "01_profile": {**_COMMON, "presets": Param(str, presets), "seq_len": _POS,
                    "batch_size": _POS, "repeats": _POS, "warmup": _NONNEG, "threads": _NONNEG,
-                   "gemm_size": _POS, "interleave": Param(bool)},
+                   "gemm_size": _POS, "interleave": Param(bool), "device": Param(str, device)},
     "02_fptas": {**_COMMON, "space": Param(str, space),
                  "epsilon": Param(float, number(0.0, 1.0, low_open=True, high_open=True)),
                  "s": Param(float, positive), "c": Param(float, positive), "steps": _NONNEG,

@@ -198,6 +198,9 @@ def check_storage(url: str) -> Any:
         raise ValueError(f"optuna storage must be a database URL such as "
                          f"'sqlite:///sweeps.db', got {url!r}")
     optuna = _optuna()
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # A new SQLite file may live in a folder that does not exist yet (e.g. the --out folder).
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
         return optuna.storages.RDBStorage(url)
     except ImportError as exc:

@@ -19,6 +19,8 @@ MODULES = (
     "bortkit.search.store",
     "bortkit.search.executors",
     "bortkit.search.tour",
+    "bortkit.search.optuna_study",
+    "bortkit.search.audit",
     "bortkit.arch",
     "bortkit.theta",
 )

@@ -167,3 +167,31 @@ def test_import_stays_light():
             "('torch', 'optuna', 'sqlalchemy', 'plotly') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_fptas_cli_writes_the_sweep_to_optuna(tmp_path):
+    """`bortkit fptas --optuna-storage URL` writes one trial per candidate, loadable by Optuna."""
+    import optuna
+
+    from bortkit.cli import main
+    from bortkit.search import load_result
+
+    out, db = tmp_path / "run", tmp_path / "new-folder" / "sweeps.db"
+    code = main(["fptas", "--space", "tiny", "--evaluator", "synthetic", "--out", str(out),
+                 "--no-progress", "--optuna-storage", f"sqlite:///{db}"])
+    assert code == 0
+    study = optuna.load_study(study_name="run", storage=f"sqlite:///{db}")
+    result = load_result(out)
+    assert len(study.trials) == len(result.candidates)
+    chosen = [t for t in study.trials if t.user_attrs["chosen"]]
+    assert [t.user_attrs["label"] for t in chosen] == [result.chosen.spec.label]
+
+
+def test_fptas_cli_bad_storage_fails_before_training(tmp_path, capsys):
+    from bortkit.cli import main
+
+    code = main(["fptas", "--space", "tiny", "--evaluator", "synthetic", "--out",
+                 str(tmp_path / "run"), "--optuna-storage", "nosuchdialect://x"])
+    assert code == 2
+    assert "nosuchdialect://x" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "fptas_result.json").exists()
