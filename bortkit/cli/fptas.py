@@ -14,6 +14,7 @@ import sys
 
 from bortkit.arch import PRESETS
 from bortkit.cli import args as types
+from bortkit.measure.cost import CostConfig, measure_costs
 from bortkit.pretrain.surrogate import SurrogateEvaluator
 from bortkit.run import artifacts
 from bortkit.search import executors, fptas, optuna_study
@@ -23,6 +24,7 @@ from bortkit.search.space import SearchSpace
 from bortkit.search.store import open_store
 from bortkit.search.trim import PARAM_COUNTS
 from bortkit.theta import theta_grid
+from bortkit.utils import cache_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -113,6 +115,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=types.positive_int, default=2, help="workers (process / local Dask)"
     )
+    p.add_argument("--cost", default="ops", choices=("ops", "latency"),
+                   help="i(ξ): analytic op count, or median latency measured on this machine "
+                        "for every candidate (cached per environment)")
     p.add_argument("--optuna-storage", default=None, metavar="URL",
                    help="also write the sweep to an Optuna study (e.g. sqlite:///sweeps.db)")
     p.add_argument("--optuna-study", default=None, help="study name (default: the --out name)")
@@ -136,6 +141,14 @@ def build_evaluator(
     return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke, device=device)
 
 
+def _measured_latency(space: SearchSpace, args: argparse.Namespace) -> tuple:
+    """Median latency (ms) of every candidate, measured here and cached per environment."""
+    config = CostConfig(seq_len=min(128, space.max_position_embeddings), device=args.device)
+    table = measure_costs(space, config, cache=cache_dir() / "latency",
+                          progress=not args.no_progress)
+    return tuple(table.costs("latency").items())
+
+
 def run(args: argparse.Namespace) -> int:
     if args.optuna_storage:  # a bad URL fails before any training
         optuna_study.check_storage(args.optuna_storage)
@@ -153,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         param_count=args.param_count,
         audit_fraction=args.audit_fraction,
         audit_seed=args.audit_seed,
+        cost=args.cost,
+        latency_ms=_measured_latency(space, args) if args.cost == "latency" else (),
     )
     evaluator = build_evaluator(
         args.evaluator,

@@ -23,7 +23,7 @@ from bortkit.search.executors import Executor
 from bortkit.search.result import FptasResult
 from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store
-from bortkit.search.trim import maximum_point, objectives, w_coefficient
+from bortkit.search.trim import maximum_point, space_objectives, w_coefficient
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ def nsga2(
     index = {s.dai: k for k, s in enumerate(specs)}
     pairs = sorted({(s.A, s.H) for s in specs})
     n = fptas.seq_len_for(space, config)
-    pi = [objectives(s, param_count=config.param_count, seq_len=n) for s in specs]
+    pi = space_objectives(specs, param_count=config.param_count, seq_len=n,
+                          cost=config.cost, latency_ms=dict(config.latency_ms))
     p_t, i_t = maximum_point([p for p, _ in pi], [i for _, i in pi], name=config.maximum_point,
                              param_count=config.param_count, seq_len=n)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -20,7 +20,7 @@ from bortkit.records import (
     check_positive_int,
     check_probability,
 )
-from bortkit.search.trim import ORDERS, PARAM_COUNTS, REPRESENTATIVES, training_budget
+from bortkit.search.trim import COSTS, ORDERS, PARAM_COUNTS, REPRESENTATIVES, training_budget
 from bortkit.theta import Theta, theta_grid
 
 
@@ -57,6 +57,12 @@ class FptasConfig(Record):
             member. The audit measures whether representatives stand for their groups; it
             never changes the choice (PROJECT CHOICE).
         audit_seed: seed of the audit's sample of members.
+        cost: what i(ξ) is: ``"ops"`` (default: the analytic operation count, step 1) or
+            ``"latency"`` (the measured median latency in ms, `latency_ms`). PROJECT CHOICE:
+            the op count ranks the CPU space's measured latencies with Spearman ρ 0.94-0.97 but
+            is not proportional to them (docs/results.md); "latency" ranks by the clock.
+        latency_ms: (candidate label, median ms) for every candidate when cost="latency", e.g.
+            ``tuple(measure.cost.measure_costs(space, CostConfig(...)).costs().items())``.
     """
 
     epsilon: float = 0.1
@@ -75,6 +81,8 @@ class FptasConfig(Record):
     seed: int = 0
     audit_fraction: float = 0.1
     audit_seed: int = 0
+    cost: str = "ops"
+    latency_ms: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         eps = check_float("FptasConfig.epsilon", self.epsilon, low=0.0, high=1.0,
@@ -105,6 +113,20 @@ class FptasConfig(Record):
         check_choice("FptasConfig.order", self.order, ORDERS)
         check_choice("FptasConfig.representative", self.representative, REPRESENTATIVES)
         check_choice("FptasConfig.param_count", self.param_count, PARAM_COUNTS)
+        check_choice("FptasConfig.cost", self.cost, COSTS)
+        latency = tuple((str(label), check_positive(f"FptasConfig.latency_ms[{label!r}]", ms))
+                        for label, ms in self.latency_ms)
+        object.__setattr__(self, "latency_ms", latency)
+        if self.cost == "latency":
+            if not latency:
+                raise ValueError("FptasConfig.cost='latency' needs latency_ms: the measured "
+                                 "median latency of every candidate (bortkit.measure.cost)")
+            if self.maximum_point != "grid":
+                raise ValueError("FptasConfig.cost='latency' needs maximum_point='grid' (a "
+                                 "preset's latency is not measured)")
+        elif latency:
+            raise ValueError("FptasConfig.latency_ms is given but cost='ops'; set "
+                             "cost='latency' to rank by measured latency")
 
     @classmethod
     def smoke(cls, **changes: Any) -> FptasConfig:

@@ -51,7 +51,13 @@ from bortkit.search.executors import Executor
 from bortkit.search.result import Candidate, FptasResult, Trial
 from bortkit.search.space import SearchSpace
 from bortkit.search.store import Store
-from bortkit.search.trim import group_key, maximum_point, objectives, trim, w_coefficient
+from bortkit.search.trim import (
+    group_key,
+    maximum_point,
+    space_objectives,
+    trim,
+    w_coefficient,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +90,8 @@ def assemble(
     """
     specs = space.specs()
     n = seq_len_for(space, config)
-    pi = [objectives(s, param_count=config.param_count, seq_len=n) for s in specs]
+    pi = space_objectives(specs, param_count=config.param_count, seq_len=n,
+                          cost=config.cost, latency_ms=dict(config.latency_ms))
     p_t, i_t = maximum_point([p for p, _ in pi], [i for _, i in pi], name=config.maximum_point,
                              param_count=config.param_count, seq_len=n)
     group_of = {k: g for g, members in enumerate(groups) for k in members}
@@ -172,7 +179,8 @@ def search(
     specs = space.specs()
     n = seq_len_for(space, config)
     # Step 1, SOURCED [S6]: p and i are closed-form polynomials, computed for all Ξ in O(|Ξ|).
-    pi = [objectives(s, param_count=config.param_count, seq_len=n) for s in specs]
+    pi = space_objectives(specs, param_count=config.param_count, seq_len=n,
+                          cost=config.cost, latency_ms=dict(config.latency_ms))
     params, ops = [p for p, _ in pi], [i for _, i in pi]
     # Step 2, SOURCED [S2, S15]: the maximum point T (validated: it dominates every candidate).
     maximum_point(params, ops, name=config.maximum_point, param_count=config.param_count,

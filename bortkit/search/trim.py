@@ -8,7 +8,7 @@ change when the reading of the papers changes; the flow that calls them lives in
 from __future__ import annotations
 
 import math
-from typing import Hashable, Sequence
+from typing import Hashable, Mapping, Sequence
 
 from bortkit.arch import PRESETS, ArchSpec, count_ops, count_params
 
@@ -37,6 +37,9 @@ def training_budget(
     return int(min(max(n, min_steps), max_steps))
 
 
+COSTS = ("ops", "latency")  # what i(ξ) is: analytic op count or measured latency
+
+
 def objectives(spec: ArchSpec, *, param_count: str, seq_len: int = 128) -> tuple[int, int]:
     """(p(ξ), i(ξ)): exact parameter count and analytic operation count (step 1, SOURCED [S6]).
 
@@ -44,6 +47,27 @@ def objectives(spec: ArchSpec, *, param_count: str, seq_len: int = 128) -> tuple
     use the same count (`FptasConfig.param_count` decides it once).
     """
     return getattr(count_params(spec), param_count), count_ops(spec, seq_len=seq_len).total
+
+
+def space_objectives(
+    specs: Sequence[ArchSpec], *, param_count: str, seq_len: int, cost: str = "ops",
+    latency_ms: Mapping[str, float] | None = None,
+) -> list[tuple[float, float]]:
+    """(p, i) of every candidate: i is the op count (`cost="ops"`) or measured ms ("latency").
+
+    Raises:
+        ValueError: cost="latency" and some candidate has no measured latency (named).
+    """
+    pi = [objectives(s, param_count=param_count, seq_len=seq_len) for s in specs]
+    if cost == "ops":
+        return pi
+    latency = dict(latency_ms or {})
+    missing = [s.label for s in specs if s.label not in latency]
+    if missing:
+        raise ValueError(f"cost='latency' but {len(missing)} candidates have no measured "
+                         f"latency: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+                         "; measure the whole space (bortkit.measure.cost.measure_costs)")
+    return [(p, float(latency[s.label])) for (p, _), s in zip(pi, specs)]
 
 
 def maximum_point(
@@ -144,6 +168,8 @@ def w_coefficient(p: float, i: float, error: float, *, p_t: float, i_t: float) -
 
 
 __all__ = [
+    "COSTS",
+    "space_objectives",
     "E_FLOOR",
     "ORDERS",
     "PARAM_COUNTS",

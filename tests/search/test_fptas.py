@@ -303,3 +303,38 @@ def test_cli_invalid_epsilon_is_one_line_exit_2(tmp_path, capsys):
                "--out", str(tmp_path)])
     assert rc == 2
     assert "FptasConfig.epsilon must lie in (0, 1)" in capsys.readouterr().err
+
+
+def test_cost_latency_ranks_by_the_measured_clock():
+    """cost="latency": i(ξ) is the given median latency; ops stays the default."""
+    space = SearchSpace.tiny()
+    # A made-up clock that is the reverse of the op-count order: the choice must follow it.
+    specs = space.specs()
+    latency = tuple((s.label, 1.0 + k) for k, s in enumerate(reversed(specs)))
+    config = FptasConfig.smoke(cost="latency", latency_ms=latency, audit_fraction=0.0)
+    result = fptas.search(space, config, evaluator=SyntheticEvaluator())
+    by_label = dict(latency)
+    assert all(c.ops == by_label[c.spec.label] for c in result.candidates)
+    ops_result = fptas.search(space, FptasConfig.smoke(audit_fraction=0.0),
+                              evaluator=SyntheticEvaluator())
+    assert all(isinstance(c.ops, int) for c in ops_result.candidates)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(cost="latency"), "needs latency_ms"),
+    (dict(cost="clock"), "cost"),
+    (dict(latency_ms=(("D1-A2-H64-I128", 1.0),)), "cost='ops'"),
+    (dict(cost="latency", latency_ms=(("x", -1.0),)), "latency_ms"),
+    (dict(cost="latency", latency_ms=(("x", 1.0),), maximum_point="bert-base"), "grid"),
+])
+def test_cost_options_are_validated(changes, match):
+    with pytest.raises(ValueError, match=match):
+        FptasConfig(**changes)
+
+
+def test_latency_missing_for_a_candidate_is_named():
+    space = SearchSpace.tiny()
+    one = space.specs()[0].label
+    config = FptasConfig.smoke(cost="latency", latency_ms=((one, 1.0),))
+    with pytest.raises(ValueError, match="have no measured latency"):
+        fptas.search(space, config, evaluator=SyntheticEvaluator())
