@@ -230,8 +230,12 @@ def _optimizer(model: Any, theta: Any, steps: int) -> tuple[Any, Any]:
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": theta.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=theta.lr, eps=1e-6)
+    groups = [{"params": decay, "weight_decay": theta.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    try:  # fused: one kernel per step; halves a small student's step on 2 cores (measured)
+        opt = torch.optim.AdamW(groups, lr=theta.lr, eps=1e-6, fused=True)
+    except (RuntimeError, TypeError):  # a device/dtype without the fused kernel
+        opt = torch.optim.AdamW(groups, lr=theta.lr, eps=1e-6)
     warm = int(math.ceil(theta.warmup_ratio * steps))
 
     def factor(step: int) -> float:
