@@ -37,11 +37,12 @@ import numpy as np
 import bortkit  # noqa: F401 - sets the offline environment before transformers/datasets
 from bortkit import embed
 from bortkit.agora import torus
-from bortkit.agora.experiment import low_data_split, run_text
+from bortkit.agora.experiment import run_text
 from bortkit.agora.labellers import EmbeddingLabeller
 from bortkit.agora.learners import HeadLearner, finetune_learner, split_xy, test_accuracy
 from bortkit.agora.records import AgoraConfig
 from bortkit.agora.samplers import MaskRefillSampler
+from bortkit.agora.splits import low_data_split
 from bortkit.finetune import FinetuneConfig, task_labels
 from bortkit.pretrain import teacher
 from bortkit.pretrain.teacher import minilm_dir

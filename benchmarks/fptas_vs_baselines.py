@@ -44,7 +44,8 @@ def main() -> int:
     ap.add_argument("--evaluator", default="surrogate", choices=("surrogate", "synthetic"))
     ap.add_argument("--error", default="kl", help="surrogate error: kl or accuracy")
     ap.add_argument("--init", default="pca", help="surrogate init: pca, random or inherit")
-    ap.add_argument("--freeze-embeddings", action="store_true")
+    ap.add_argument("--train-embeddings", action="store_true",
+                    help="train the surrogate's embedding tables (default: frozen)")
     ap.add_argument("--epsilons", default="0.1,0.25,0.5")
     ap.add_argument("--steps", type=int, default=10, help="budget N per (candidate, θ)")
     ap.add_argument("--theta", default="one")
@@ -64,7 +65,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
         ev: Evaluator = SurrogateEvaluator(
             batch_size=args.batch_size, seq_len=args.seq_len, error=args.error, init=args.init,
-            freeze_embeddings=args.freeze_embeddings, smoke=args.smoke_teacher)
+            freeze_embeddings=not args.train_embeddings, smoke=args.smoke_teacher)
     else:
         ev = SyntheticEvaluator()
     space = SearchSpace.named(args.space)

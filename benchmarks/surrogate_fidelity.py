@@ -128,6 +128,8 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="the smoke cache and teacher")
     ap.add_argument("--teacher", default="default", choices=("default", "smoke"),
                     help="the cached teacher: TeacherConfig() or TeacherConfig.smoke()")
+    ap.add_argument("--teacher-set", default="",
+                    help="TeacherConfig changes, e.g. steps=400,body_lr=0.0003")
     ap.add_argument("--speedup", type=int, default=0,
                     help="time cached vs live teacher for this many candidates (0: skip)")
     ap.add_argument("--speedup-steps", type=int, default=50)
@@ -140,6 +142,9 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     teacher_cfg = (TeacherConfig.smoke() if args.teacher == "smoke" or args.smoke
                    else TeacherConfig())
+    for item in filter(None, args.teacher_set.split(",")):
+        name, value = item.split("=")
+        teacher_cfg = teacher_cfg.replace(**{name: type(getattr(teacher_cfg, name))(value)})
     cache_cfg = (CacheConfig.smoke() if args.smoke else CacheConfig()).replace(
         teacher=teacher_cfg)
     cache = teacher_cache(cache_cfg)
@@ -148,6 +153,7 @@ def main() -> int:
     theta = Theta(seed=args.seed, lr=args.lr, weight_decay=0.01, warmup_ratio=0.06,
                   batch_size=args.batch_size)
     settings = {"cache": cache.key, "theta": theta.label}
+    logging.info("teacher %s (key %s); cache %s", teacher_cfg, teacher_cfg.key(), cache.path)
     out = Path(args.out)
     state: dict[str, Any] = records.load_json(out) if out.is_file() else {}
     done = {r["key"]: r for r in state.get("runs", [])}
@@ -174,7 +180,10 @@ def main() -> int:
                          init, freeze, steps, r.kl, r.accuracy, r.seconds)
             save()
 
-    table = []
+    # rows of earlier invocations (other inits) on the same cache and θ are kept
+    old = state.get("table", [])
+    table = [t for t in old if t.get("settings") == settings
+             and (t["init"], t["freeze"]) not in set(itertools.product(inits, freezes))]
     for init, freeze in itertools.product(inits, freezes):
         def get(steps: int, field: str, _i: str = init, _f: bool = freeze) -> list[float]:
             rows = [done[row_key(s, _i, _f, steps, settings)] for s in specs]
@@ -186,7 +195,8 @@ def main() -> int:
         for error, short, long in (("kl", kl_n, kl_l), ("accuracy", acc_n, acc_l)):
             mean = sum(short) / len(short)
             table.append({
-                "init": init, "freeze": freeze, "error": error, "rho": spearman(short, long),
+                "settings": settings, "init": init, "freeze": freeze, "error": error,
+                "rho": spearman(short, long),
                 "rho_vs_long_kl": spearman(short, kl_l), "e_min": min(short),
                 "e_max": max(short), "e_sd": math.sqrt(sum((e - mean) ** 2 for e in short)
                                                        / len(short)),
@@ -215,9 +225,14 @@ def main() -> int:
                             "mean_speedup": sum(r["speedup"] for r in rows) / len(rows),
                             "total_speedup": sum(r["live_s"] for r in rows)
                             / sum(r["cached_s"] for r in rows)}
+    built = teacher_lib.adapt_teacher(config=teacher_cfg, progress=False)  # cached: a load
+    state["teacher"] = {"key": teacher_cfg.key(), "config": teacher_cfg.to_dict(),
+                        "after": built.after.to_dict(), "path": built.path}
     state["args"] = vars(args)
     state["created"] = time.time()
     save()
+    print(f"teacher {built.path}: held-out accuracy {built.after.accuracy:.3f} "
+          f"(restricted, coverage {built.after.coverage:.3f})")
     print(f"cache {cache.key} ({cache.config.train_batches} × {cache.config.batch_size} train "
           f"sequences, top-{cache.config.top_k}); N={args.steps}, {args.factor}N, "
           f"{len(specs)} candidates, θ={theta.label}")

@@ -54,6 +54,10 @@ def main() -> None:
     ap.add_argument("--precision", default=default.precision, choices=("auto", "fp32", "bf16"))
     ap.add_argument("--train-word-embeddings", action="store_true",
                     help="train the input word embeddings too (default: frozen)")
+    ap.add_argument("--train-mask", type=float, default=None,
+                    help="masking rate in training (default: the evaluation's 0.15)")
+    ap.add_argument("--dropout", type=float, default=None,
+                    help="encoder dropout during the build (default: the checkpoint's)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache (or reuse) the build")
@@ -67,10 +71,15 @@ def main() -> None:
                            vocab_size_kept=args.vocab_size, batch_size=args.batch_size,
                            precision=args.precision,
                            freeze_word_embeddings=not args.train_word_embeddings,
+                           train_mlm_probability=args.train_mask, dropout=args.dropout,
                            eval_every=args.eval_every)
     before, date = _uptime(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     with torch_threads(args.threads) as threads:
         result = adapt_teacher(config=config, cache=not args.no_cache)
+    # CPU seconds of this process (all threads): with one thread, about what a quiet machine's
+    # wall clock would show; 0 build seconds when the teacher came from the cache.
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     points = [result.before, *result.history]
     run = {
         "label": args.label,
@@ -86,6 +95,7 @@ def main() -> None:
         "vocab_size": result.vocab_size,
         "vocab_train_coverage": result.vocab_coverage,
         "seconds": result.seconds,
+        "this_run": {"wall_seconds": wall, "cpu_seconds": cpu},
         "resumed_from": list(result.resumed_from),
         "curve": [{"step": p.step, "accuracy": p.accuracy, "loss": p.loss,
                    "coverage": p.coverage, "seconds": p.seconds, "n_tokens": p.n_tokens}
@@ -98,7 +108,8 @@ def main() -> None:
     print(f"{run['date']}; `{run['command']}`; {run['machine']['cores']} cores, "
           f"{threads} torch threads; uptime before: {before}; after: {run['uptime_after']}")
     print(f"teacher {run['key']} at {run['path']}; K = {run['vocab_size']} tokens "
-          f"({run['vocab_train_coverage']:.1%} of train tokens)")
+          f"({run['vocab_train_coverage']:.1%} of train tokens); build {result.seconds:.0f} s; "
+          f"this run {wall:.0f} s wall, {cpu:.0f} s CPU")
     print("| step | held-out accuracy (restricted) | loss | coverage | seconds |")
     print("|---:|---:|---:|---:|---:|")
     for p in run["curve"]:

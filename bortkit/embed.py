@@ -7,7 +7,8 @@
 * `Projector` — the estimator contract over `umap.UMAP` (or PCA, for speed/tests): `fit` once
   per run, then `transform` later rounds' points, so every round shares the same coordinates.
 * `project_rounds` — the `Projection` record of an Agora run: dev points + each round's new
-  points, in one coordinate system, for `bortkit.plots.agora`.
+  points (and, with its random-source control, the control's new points and the train points
+  they were sampled around), in one coordinate system, for `bortkit.plots.agora`.
 
 umap is imported lazily (first import ~10 s for numba).
 """
@@ -204,8 +205,10 @@ class Projector:
 class Projection(Record):
     """2-D coordinates of an Agora run's points, in one coordinate system.
 
-    Row i is a dev point (`kinds[i] == "dev"`, `rounds[i] == -1`, `ids[i]` = dev index) or a new
-    point (`kinds[i] == "new"`, `rounds[i]` = its round, `ids[i]` = its index in that round).
+    Row i is a dev point (`kinds[i] == "dev"`, `rounds[i] == -1`, `ids[i]` = dev index), a new
+    point (`kinds[i] == "new"`, `rounds[i]` = its round, `ids[i]` = its index in that round), a
+    control run's new point (`kinds[i] == "control"`, same indexing) or a train point a control
+    sampled around (`kinds[i] == "train"`, `rounds[i] == -1`, `ids[i]` = train index).
     `texts` is the hover text of each row; `params` the projector's parameters.
     """
 
@@ -230,7 +233,8 @@ def _hover(item: Any) -> str:
 
 def project_rounds(
     result: Any, dev_points: Any, *, embed: Callable[[Any], np.ndarray] | None = None,
-    projector: Projector | None = None, fit_on: Any = None,
+    projector: Projector | None = None, fit_on: Any = None, control: Any = None,
+    train_points: Any = None,
 ) -> Projection:
     """Embed and project the dev set and every round's new points of an `AgoraResult`.
 
@@ -243,6 +247,10 @@ def project_rounds(
         embed: points -> (n, d) array; default: identity for arrays, `SentenceEmbedder` for texts.
         projector: default `Projector()` (UMAP).
         fit_on: points to fit the projector on (default: dev).
+        control: the run's random-source control (`AgoraResult`): its new points are added as
+            "control" rows.
+        train_points: the initial train points (the control's sources index them): the ones
+            a control sampled around are added as "train" rows.
     """
     projector = projector or Projector()
     is_text = not isinstance(dev_points, np.ndarray)
@@ -258,16 +266,25 @@ def project_rounds(
     coords = [tuple(map(float, c)) for c in dev_xy]
     kinds, ids, rounds = ["dev"] * len(coords), list(range(len(coords))), [-1] * len(coords)
     texts = [_hover(p) for p in dev_list]
-    for rnd in result.rounds:
-        if not rnd.n_new:
-            continue
-        pts = list(rnd.new_points) if is_text else np.asarray(rnd.new_points, dtype=float)
+    def add(points: Sequence[Any], kind: str, index: int, row_ids: Sequence[int]) -> None:
+        if not len(points):
+            return
+        pts = list(points) if is_text else np.asarray(points, dtype=float)
         xy = projector.transform(embed(pts))
-        coords += [tuple(map(float, c)) for c in xy]
-        kinds += ["new"] * len(xy)
-        ids += list(range(len(xy)))
-        rounds += [rnd.index] * len(xy)
-        texts += [_hover(p) for p in rnd.new_points]
+        coords.extend(tuple(map(float, c)) for c in xy)
+        kinds.extend([kind] * len(xy))
+        ids.extend(int(i) for i in row_ids)
+        rounds.extend([index] * len(xy))
+        texts.extend(_hover(p) for p in points)
+
+    for rnd in result.rounds:
+        add(rnd.new_points, "new", rnd.index, range(rnd.n_new))
+    if control is not None:
+        for rnd in control.rounds:
+            add(rnd.new_points, "control", rnd.index, range(rnd.n_new))
+        if train_points is not None:
+            used = sorted({int(s) for rnd in control.rounds for s in rnd.new_sources})
+            add([train_points[i] for i in used], "train", -1, used)
     return Projection(tuple(coords), tuple(kinds), tuple(ids), tuple(rounds), tuple(texts),
                       projector.get_params())
 

@@ -52,6 +52,7 @@ class TextLabeller:
             raise ValueError("tokenizer is required when the labeller is a model object")
         self.model, self.tokenizer = model_or_dir.eval(), tokenizer
         self.max_length, self.batch_size = max_length, batch_size
+        self._cache: dict[str, np.ndarray] = {}
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -60,12 +61,17 @@ class TextLabeller:
         return tuple(str(id2label[i]) for i in range(self.model.config.num_labels))
 
     def probs(self, x: Sequence[str]) -> np.ndarray:
-        """(n, n_labels) class probabilities."""
+        """(n, n_labels) class probabilities; each distinct text is classified once per
+        labeller (the loop labels a point, the student learner then asks for its
+        probabilities; controls and seeds meet the same dev, test and pool texts again)."""
+        todo = [t for t in dict.fromkeys(x) if t not in self._cache]
+        if todo:
+            p = predict(self.model, todo, tokenizer=self.tokenizer, batch_size=self.batch_size,
+                        max_length=self.max_length)
+            self._cache.update(zip(todo, np.asarray(p.probs)))
         if len(x) == 0:
             return np.zeros((0, self.model.config.num_labels))
-        p = predict(self.model, list(x), tokenizer=self.tokenizer, batch_size=self.batch_size,
-                    max_length=self.max_length)
-        return np.asarray(p.probs)
+        return np.stack([self._cache[t] for t in x])
 
     def label(self, x: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if len(x) == 0:

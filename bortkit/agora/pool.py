@@ -18,6 +18,7 @@ beside them (``.npy``), so the pool is embedded once per machine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -127,20 +128,25 @@ def evaluation_keys(tasks: Iterable[str], *, split_seed: int = 0,
     """Keys (`sentence_key`) of every validation/test text of `tasks`, and of its sentences,
     plus those of the `extra` texts."""
     keys: set[str] = set()
-
-    def add(text: str) -> None:
-        keys.add(sentence_key(text))
-        keys.update(sentence_key(s) for s in split_sentences(text))
-
     for task in tasks:
-        dd = load_task(task, seed=split_seed)
-        for split in ("validation", "test"):
-            for text in dd[split]["text"]:
-                add(text)
-    for text in extra:
-        add(text)
+        keys |= _task_keys(task, split_seed)
+    keys |= _keys(extra)
     keys.discard("")
     return keys
+
+
+def _keys(texts: Iterable[str]) -> set[str]:
+    keys: set[str] = set()
+    for text in texts:
+        keys.add(sentence_key(text))
+        keys.update(sentence_key(s) for s in split_sentences(text))
+    return keys
+
+
+@functools.lru_cache(maxsize=16)
+def _task_keys(task: str, split_seed: int) -> frozenset[str]:
+    dd = load_task(task, seed=split_seed)
+    return frozenset(_keys([*dd["validation"]["text"], *dd["test"]["text"]]))
 
 
 def select_sentences(docs: Sequence[tuple[str, str]], *, exclude: set[str], min_words: int,

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bortkit.finetune.classifier import load_classifier, quiet_progress
+from bortkit.finetune.classifier import load_classifier, quiet_progress, resolve_checkpoint
 from bortkit.finetune.records import POOLINGS
+from bortkit.measure.latency import check_device
 from bortkit.measure.machine import torch_threads
+from bortkit.pretrain.records import PretrainResult
 from bortkit.records import Record, check_bool, check_choice, check_int, check_positive_int
 from bortkit.utils import resolve_device
 
@@ -74,7 +77,8 @@ class StudentConfig(Record):
         check_positive_int("StudentConfig.eval_batch_size", self.eval_batch_size)
         if self.threads is not None:
             check_positive_int("StudentConfig.threads", self.threads)
-        resolve_device(self.device)  # "cuda" without a GPU: a clear ValueError now
+        # the name only (no torch import): availability is checked when a fit starts
+        check_device(self.device)
 
     @classmethod
     def smoke(cls, **changes: Any) -> StudentConfig:
@@ -221,6 +225,21 @@ class StudentLearner:
         return probs.argmax(axis=1), probs
 
 
+def upstream_student(pretrained_dir: str | os.PathLike[str]) -> str:
+    """The student notebook 03 handed on (`PretrainResult.load(pretrained_dir).model_dir`, else
+    its ``model/`` folder), or "" when `pretrained_dir` is empty or holds no student (so
+    notebook 05 also runs alone, with a random-init student)."""
+    if not str(pretrained_dir).strip():
+        return ""
+    try:
+        model_dir = PretrainResult.load(pretrained_dir).model_dir or ""
+    except (FileNotFoundError, ValueError):
+        model_dir = ""
+    found = resolve_checkpoint(model_dir) if model_dir else None
+    found = found or resolve_checkpoint(pretrained_dir)  # e.g. written from another cwd
+    return str(found) if found is not None else ""
+
+
 def _optimizer(model: Any, theta: Any, steps: int) -> tuple[Any, Any]:
     """AdamW (ε 1e-6; decoupled decay × lr as BERTAdam; none on biases/LayerNorm) and the
     linear warm-up/decay schedule of `bortkit.finetune.engine`."""
@@ -246,4 +265,4 @@ def _optimizer(model: Any, theta: Any, steps: int) -> tuple[Any, Any]:
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
-__all__ = ["StudentConfig", "StudentLearner"]
+__all__ = ["StudentConfig", "StudentLearner", "upstream_student"]

@@ -29,10 +29,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--toy", action="store_true", help="the 3-D torus toy instead of text")
     p.add_argument("--task", default="rt", type=types.task,
                    help="builtin task (rt, imdb, bbc, tweets, sms) or a data file/folder")
-    p.add_argument("--learner", default=None, choices=("head", "finetune"),
-                   help="head: MLP on frozen MiniLM (fast, default); finetune: the whole student")
+    p.add_argument("--learner", default=None, choices=("student", "head", "finetune"),
+                   help="student: the extracted student, fixed steps per fit (default); head: "
+                   "MLP on frozen MiniLM (fast); finetune: the HF Trainer on the whole model")
     p.add_argument("--student-dir", default=None, type=types.folder,
-                   help="student checkpoint for --learner finetune")
+                   help="student checkpoint (e.g. notebook 03's model folder; default: a "
+                   "random-init D2-A4-H128-I512 student)")
+    p.add_argument("--student-steps", type=types.positive_int, default=None,
+                   help="optimiser steps per fit of the student learner")
+    p.add_argument("--hard-labels", action="store_true",
+                   help="no task distillation: labeller-labelled points get its argmax label")
+    p.add_argument("--sampler", default=None, choices=("mask-refill", "pool", "both"),
+                   help="mask-and-refill with the teacher MLM, the pool of real sentences, or "
+                   "both (default)")
+    p.add_argument("--pool-size", type=types.positive_int, default=None,
+                   help="sentences in the pool sampler's pool")
+    p.add_argument("--select-fraction", type=types.warmup_ratio, default=None,
+                   help="share of dev held out as dev-B to choose the final round (0: none)")
+    p.add_argument("--control", action="store_true",
+                   help="also run the control: sample around random train points, as many")
     p.add_argument("--labeller-dir", default=None, type=types.folder,
                    help="fine-tuned classifier folder (default: MiniLM embeddings + logistic "
                    "regression on --labeller-size examples)")
@@ -77,11 +92,20 @@ def run(args: argparse.Namespace) -> int:
         baseline = toy.baseline_test_accuracy
     else:
         base = TextAgoraConfig.smoke() if args.smoke else TextAgoraConfig()
+        student = base.student.replace(**_given(steps=args.student_steps))
+        if args.hard_labels:
+            student = student.replace(soft_labels=False)
+        select = args.select_fraction
+        if args.learner == "finetune" and select is None:
+            select = 0.0  # the finetune learner predicts only its own dev split
         config = base.replace(
-            agora=base.agora.replace(**agora_changes),
+            agora=base.agora.replace(**agora_changes), student=student,
+            pool=base.pool.replace(**_given(size=args.pool_size)),
             **_given(learner=args.learner, student_dir=args.student_dir,
                      labeller_dir=args.labeller_dir, train_size=args.train_size,
-                     labeller_size=args.labeller_size, n_thetas=args.thetas))
+                     labeller_size=args.labeller_size, n_thetas=args.thetas,
+                     sampler=args.sampler, select_fraction=select,
+                     control=args.control or None))
         embedder = embed.SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
         # finished rounds are kept in OUT/rounds: rerunning the same command resumes there
         record = run_agora(args.task, config, seed=args.seed, embedder=embedder, progress=False,
@@ -89,25 +113,31 @@ def run(args: argparse.Namespace) -> int:
         dev_points = list(record.dev_texts)
         baseline = record.baseline_test_accuracy
     result = record.result
+    control = getattr(record, "control", None)
     out = artifacts.run_dir(args.out)
     save_json(out / "agora_result.json", record)
     artifacts.save_figure(agora_plots.accuracy_figure(result), out / "accuracy.html")
     proj = embed.project_rounds(result, dev_points, embed=embedder,
                                 projector=embed.Projector(method=args.projection,
-                                                          random_state=args.seed))
-    artifacts.save_figure(agora_plots.rounds_figure(result, proj), out / "rounds.html")
+                                                          random_state=args.seed),
+                                control=control,
+                                train_points=list(getattr(record, "train_texts", ())) or None)
+    artifacts.save_figure(agora_plots.rounds_figure(result, proj, control=control),
+                          out / "rounds.html")
     summary = {"kind": "torus" if args.toy else "text", "accuracy_per_round": result.accuracies,
                "thetas_per_round": [len(r.thetas) for r in result.rounds],
                "n_added": sum(r.n_new for r in result.rounds),
                "labeller_dev_accuracy": result.labeller_dev_accuracy,
                "test_accuracy": record.test_accuracy, "round0_test_accuracy": baseline,
+               "control_test_accuracy": getattr(record, "control_test_accuracy", None),
                "out": str(Path(out))}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print(result.to_frame().to_string(index=False))
     print(f"labeller dev accuracy {summary['labeller_dev_accuracy']:.3f}; test accuracy "
-          f"{record.test_accuracy} (round 0's best θ: {baseline})")
+          f"{record.test_accuracy} (round 0's best θ: {baseline}; control: "
+          f"{summary['control_test_accuracy']})")
     print(f"written to {out}")
     return 0
 

@@ -14,8 +14,10 @@ from typing import Any
 from bortkit.cli import args as types
 from bortkit.data.corpus import Corpus, build_corpus
 from bortkit.data.readers import decode
+from bortkit.pretrain.cache import CacheConfig, teacher_cache
 from bortkit.pretrain.distill import KD_VARIANTS, OBJECTIVES, build_student
 from bortkit.pretrain.engine import pretrain, resolve_arch
+from bortkit.pretrain.init import INITS
 from bortkit.pretrain.mlm import corpus_blocks
 from bortkit.pretrain.records import PretrainConfig
 from bortkit.pretrain.teacher import TeacherConfig, load_teacher, load_tokenizer
@@ -37,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (checkpoints, model/, result.json)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--objective", default="kd", choices=OBJECTIVES)
+    p.add_argument("--init", default=None, choices=INITS,
+                   help="student init (KD from the default/smoke teacher, read from the teacher "
+                   "cache: default pca; other routes: random only)")
     p.add_argument("--batch-size", type=types.positive_int, default=16)
     p.add_argument("--seq-len", type=types.seq_len, default=64)
     p.add_argument("--lr", type=types.positive_float, default=1e-3)
@@ -103,7 +108,20 @@ def run(args: argparse.Namespace) -> int:
         w_kd=args.w_kd, temperature=args.temperature, kd_variant=args.kd_variant,
         clip_weights=args.clip_weights, eval_every=args.eval_every,
         checkpoint_every=args.checkpoint_every, seed=args.seed, seq_len=args.seq_len,
-        eval_blocks=args.eval_blocks)
+        eval_blocks=args.eval_blocks, init=args.init or "random")
+    if args.objective == "kd" and args.teacher in ("default", "smoke"):
+        # KD from the built-in teacher reads its outputs from the teacher cache (built once)
+        tc = TeacherConfig.smoke() if args.teacher == "smoke" else TeacherConfig()
+        corpus = _corpus(args.corpus_file) if args.corpus_file else None
+        cache = teacher_cache(CacheConfig(seq_len=cfg.seq_len, teacher=tc), corpus=corpus)
+        res = pretrain(spec, cfg.replace(init=args.init or "pca"), tokenizer=load_tokenizer(),
+                       cache=cache, corpus=corpus, output_dir=args.out, resume=args.resume,
+                       progress=not args.no_progress, threads=args.threads or None)
+        _report(spec, res)
+        return 0
+    if cfg.init != "random":
+        raise ValueError(f"--init {cfg.init} needs the teacher cache: --objective kd with "
+                         f"--teacher default or smoke")
     if args.objective == "mlm" and args.teacher in ("default", "smoke"):
         teacher, tokenizer = None, load_tokenizer()
     else:
@@ -116,11 +134,15 @@ def run(args: argparse.Namespace) -> int:
                    heldout_blocks=blocks.heldout, teacher=teacher, output_dir=args.out,
                    resume=args.resume, progress=not args.no_progress,
                    threads=args.threads or None)
+    _report(spec, res)
+    return 0
+
+
+def _report(spec: Any, res: Any) -> None:
     start = f"resumed at {res.resumed_from}" if res.resumed_from else "from scratch"
     print(f"{spec.label}: {res.steps} steps ({start}), "
           f"final train loss {res.final_train_loss:.6f}, held-out accuracy "
           f"{res.final.accuracy:.4f} (loss {res.final.loss:.4f}); model in {res.model_dir}")
-    return 0
 
 
 __all__ = ["register", "run"]

@@ -5,7 +5,7 @@ encoder or classifier) or an `ArchSpec` (random initialisation), sets its poolin
 (`set_pooling`) and adds Bort's extra head dropout (`add_head_dropout`); `resolve_checkpoint`
 and `arch_of` find a saved model folder and read its shape; `load_finetuned` reloads an exported
 classifier with its pooling; `predict` labels texts with one (Agora's labeller). Exports go
-through `bortkit.pretrain.engine.export` (atomic: temporary folder, then rename), so every saved
+through `bortkit.pretrain.export.export` (atomic: temporary folder, then rename), so every saved
 model folder reloads with `AutoModelForSequenceClassification` (exactly so for first-token
 pooling; a mean-pooled one needs `load_finetuned`, see below).
 

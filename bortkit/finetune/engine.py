@@ -36,12 +36,18 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from bortkit.arch import ArchSpec
-from bortkit.finetune.classifier import ModelSource, load_classifier, quiet_progress
+from bortkit.arch import ArchSpec, count_params
+from bortkit.finetune.classifier import (
+    ModelSource,
+    arch_of,
+    load_classifier,
+    quiet_progress,
+    resolve_checkpoint,
+)
 from bortkit.finetune.metrics import METRIC_NAMES, Metrics, classification_metrics
 from bortkit.finetune.records import EpochPoint, FinetuneConfig, FinetuneResult
 from bortkit.pretrain import teacher
-from bortkit.pretrain.engine import export
+from bortkit.pretrain.export import export
 from bortkit.records import check_int
 from bortkit.theta import Theta
 from bortkit.utils import resolve_device
@@ -50,6 +56,13 @@ logger = logging.getLogger(__name__)
 
 # FinetuneConfig.schedule -> HF's scheduler after the warm-up
 _SCHEDULERS = {"linear": "linear", "constant": "constant_with_warmup"}
+# The size recipe (project choice, measured in docs/results.md "Fine-tuning recipe"): the Θ
+# presets and FinetuneConfig defaults are written for MiniLM-sized encoders (10.8 M effective
+# parameters); an extracted student (<= 5 M) needs a ~10x larger learning rate and more epochs.
+SMALL_MODEL = 5_000_000  # effective (non-embedding) parameters
+SMALL_LR_SCALE = 10.0
+SMALL_LR_MAX = 2e-3
+SMALL_MIN_EPOCHS = 6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +216,8 @@ def _train(model_source: ModelSource, data: Any, *, theta: Theta, config: Finetu
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bortkit-ft-") as tmp:
         args = TrainingArguments(
-            output_dir=tmp, use_cpu=resolve_device(config.device) == "cpu", report_to=[], save_strategy="no",
+            output_dir=tmp, use_cpu=resolve_device(config.device) == "cpu", report_to=[],
+            save_strategy="no",
             eval_strategy="epoch", logging_strategy="epoch", num_train_epochs=config.epochs,
             per_device_train_batch_size=theta.batch_size,
             per_device_eval_batch_size=config.eval_batch_size, learning_rate=theta.lr,
@@ -244,6 +258,35 @@ def is_better(value: float, best: float | None) -> bool:
     of them would keep an untrained model. Only a strictly worse value counts towards early
     stopping's patience."""
     return best is None or value >= best
+
+
+def effective_params(model_source: ModelSource) -> int:
+    """Parameters outside the embedding layer (`bortkit.arch.count_params`) of a shape or a
+    saved BERT folder."""
+    if isinstance(model_source, ArchSpec):
+        return count_params(model_source).effective
+    folder = resolve_checkpoint(model_source)
+    if folder is None:
+        raise FileNotFoundError(f"model_source {str(model_source)!r} has no config.json")
+    return count_params(arch_of(folder)).effective
+
+
+def recipe(model_source: ModelSource, thetas: tuple[Theta, ...] | list[Theta],
+           config: FinetuneConfig) -> tuple[tuple[Theta, ...], FinetuneConfig]:
+    """Θ and config sized for `model_source` (project choice; see `SMALL_MODEL`).
+
+    A model with at most `SMALL_MODEL` effective parameters gets every θ's learning rate
+    multiplied by `SMALL_LR_SCALE` (capped at `SMALL_LR_MAX`) and at least `SMALL_MIN_EPOCHS`
+    epochs: at MiniLM's rates (≤ 2e-4) a 1-2 M student stays at the majority class, and it leaves
+    it only after a few epochs. A larger model gets `thetas` and `config` unchanged. Called by
+    the caller on its own Θ and config (never applied behind its back).
+    """
+    thetas = tuple(thetas)
+    if effective_params(model_source) > SMALL_MODEL:
+        return thetas, config
+    scaled = tuple(dict.fromkeys(  # a capped grid may repeat a θ: keep the first
+        t.replace(lr=min(t.lr * SMALL_LR_SCALE, SMALL_LR_MAX)) for t in thetas))
+    return scaled, config.replace(epochs=max(config.epochs, SMALL_MIN_EPOCHS))
 
 
 def _make_tracker(*, metric: str, patience: int | None, n_labels: int) -> Any:
@@ -304,9 +347,15 @@ class _TrackerMixin:
 
 
 __all__ = [
+    "SMALL_LR_MAX",
+    "SMALL_LR_SCALE",
+    "SMALL_MIN_EPOCHS",
+    "SMALL_MODEL",
+    "effective_params",
     "encode",
     "finetune",
     "is_better",
+    "recipe",
     "task_labels",
     "tokenizer_for",
 ]

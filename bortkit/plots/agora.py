@@ -1,8 +1,14 @@
 """Figures for notebook 05 (Agora): the per-round UMAP scatter and the accuracy-per-round curve.
 
-Two steps per figure: `round_view` / `accuracy_data` shape an `AgoraResult` and an
-`embed.Projection` into small frozen records (what tests assert on); the `*_figure` functions
-draw them. Nothing is computed here beyond indexing.
+Two steps per figure: `round_view` / `accuracy_data` shape an `AgoraResult` (and its
+random-source control) and an `embed.Projection` into small frozen records (what tests assert
+on); the `*_figure` functions draw them. Nothing is computed here beyond indexing.
+
+The scatter shows, round by round: dev-A points (circle: the round's best θ is right, ×: a
+mistake; colour = gold label), the new points Agora added (symbol = the sampler that made it:
+diamond mask-and-refill, square pool; colour = the labeller's label) linked to their source
+mistake, and the control's new points (triangles) linked to the random train points they were
+sampled around.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from bortkit.agora.records import AgoraResult
 from bortkit.embed import Projection
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
-TRACE_NAMES = ("dev: correct", "dev: mistake", "new ← source", "new point")
+TRACE_NAMES = ("dev: correct", "dev: mistake", "new ← source", "new point",
+               "control ← train source", "control point")
+#: Marker symbol of a new point by the sampler that made it (`AgoraRound.new_kinds`).
+KIND_SYMBOLS = {"mask-refill": "diamond", "pool": "square"}
 
 
 def _go() -> Any:
@@ -44,14 +53,20 @@ class RoundView:
     new_confidence: tuple[float, ...]
     new_texts: tuple[str, ...]
     source_xy: tuple[tuple[float, float], ...]  # the source mistake of each new point
+    new_kinds: tuple[str, ...] = ()  # the sampler of each new point
+    control_xy: tuple[tuple[float, float], ...] = ()  # the control's new points
+    control_labels: tuple[int, ...] = ()
+    control_texts: tuple[str, ...] = ()
+    control_source_xy: tuple[tuple[float, float], ...] = ()  # the train point it came from
 
     @property
     def n_mistakes(self) -> int:
         return sum(1 for c in self.dev_correct if not c)
 
 
-def round_view(result: AgoraResult, projection: Projection, round_index: int) -> RoundView:
-    """Shape round `round_index` of `result` for `round_figure`."""
+def round_view(result: AgoraResult, projection: Projection, round_index: int, *,
+               control: AgoraResult | None = None) -> RoundView:
+    """Shape round `round_index` of `result` (and of its `control`) for `round_figure`."""
     if not 0 <= round_index < len(result.rounds):
         raise ValueError(f"round_index must be in [0, {len(result.rounds)}), got {round_index!r}")
     rnd = result.rounds[round_index]
@@ -68,6 +83,19 @@ def round_view(result: AgoraResult, projection: Projection, round_index: int) ->
     title = (f"round {rnd.index}: |Θ|={len(rnd.thetas)}, best {rnd.best_theta}, "
              f"dev acc {rnd.best_dev_accuracy:.3f}, {len(rnd.mistakes)} mistakes, "
              f"+{rnd.n_new} points, train {rnd.train_size}")
+    ctrl: dict[str, Any] = {}
+    if control is not None and round_index < len(control.rounds):
+        crnd = control.rounds[round_index]
+        rows = projection.select("control", crnd.index)
+        if len(rows) != crnd.n_new:
+            raise ValueError(f"projection has {len(rows)} control points for round "
+                             f"{crnd.index}, the control has {crnd.n_new}")
+        train = {projection.ids[i]: projection.coords[i] for i in projection.select("train")}
+        ctrl = dict(control_xy=tuple(projection.coords[i] for i in rows),
+                    control_labels=crnd.new_labels,
+                    control_texts=tuple(projection.texts[i] for i in rows),
+                    control_source_xy=tuple(train.get(s, projection.coords[i])
+                                            for s, i in zip(crnd.new_sources, rows)))
     return RoundView(
         round_index=rnd.index, title=title, dev_xy=dev_xy, dev_labels=result.dev_labels,
         dev_correct=tuple(p == y for p, y in zip(rnd.dev_predictions, result.dev_labels)),
@@ -76,6 +104,7 @@ def round_view(result: AgoraResult, projection: Projection, round_index: int) ->
         new_labels=rnd.new_labels, new_confidence=rnd.new_confidence,
         new_texts=tuple(projection.texts[i] for i in new_rows),
         source_xy=tuple(dev_xy[s] for s in rnd.new_sources),
+        new_kinds=rnd.new_kinds or ("sampler",) * rnd.n_new, **ctrl,
     )
 
 
@@ -95,23 +124,37 @@ def _round_traces(view: RoundView) -> list[Any]:
             customdata=[view.dev_labels[i] for i in idx],
             hovertemplate="%{text}<br>gold label %{customdata}<extra>" + name + "</extra>")
 
-    lx: list[float | None] = []
-    ly: list[float | None] = []
-    for (sx, sy), (nx, ny) in zip(view.source_xy, view.new_xy):
-        lx += [sx, nx, None]
-        ly += [sy, ny, None]
-    links = go.Scatter(x=lx, y=ly, mode="lines", name=TRACE_NAMES[2], hoverinfo="skip",
-                       line=dict(width=0.6, color="rgba(80,80,80,0.45)"))
+    def links(src: Sequence[tuple[float, float]], dst: Sequence[tuple[float, float]],
+              name: str, colour: str) -> Any:
+        lx: list[float | None] = []
+        ly: list[float | None] = []
+        for (sx, sy), (nx, ny) in zip(src, dst):
+            lx += [sx, nx, None]
+            ly += [sy, ny, None]
+        return go.Scatter(x=lx, y=ly, mode="lines", name=name, hoverinfo="skip",
+                          line=dict(width=0.6, color=colour))
+
+    kinds = view.new_kinds or ("sampler",) * len(view.new_xy)
     new = go.Scatter(
         x=[p[0] for p in view.new_xy], y=[p[1] for p in view.new_xy], mode="markers",
-        name=TRACE_NAMES[3], marker=dict(symbol="diamond", size=7, line=dict(width=0.5),
+        name=TRACE_NAMES[3], marker=dict(symbol=[KIND_SYMBOLS.get(k, "diamond") for k in kinds],
+                                         size=7, line=dict(width=0.5),
                                          color=[_colour(v) for v in view.new_labels]),
         text=list(view.new_texts),
-        customdata=[[lab, c] for lab, c in zip(view.new_labels, view.new_confidence)],
-        hovertemplate=("%{text}<br>labeller: %{customdata[0]} (p=%{customdata[1]:.2f})"
-                       "<extra>new point</extra>"))
+        customdata=[[lab, c, k] for lab, c, k in zip(view.new_labels, view.new_confidence,
+                                                     kinds)],
+        hovertemplate=("%{text}<br>labeller: %{customdata[0]} (p=%{customdata[1]:.2f}), "
+                       "sampler: %{customdata[2]}<extra>new point</extra>"))
+    control = go.Scatter(
+        x=[p[0] for p in view.control_xy], y=[p[1] for p in view.control_xy], mode="markers",
+        name=TRACE_NAMES[5], marker=dict(symbol="triangle-up-open", size=7,
+                                         color=[_colour(v) for v in view.control_labels]),
+        text=list(view.control_texts), customdata=list(view.control_labels),
+        hovertemplate="%{text}<br>labeller: %{customdata}<extra>control point</extra>")
     return [dev_trace(ok, TRACE_NAMES[0], "circle"), dev_trace(bad, TRACE_NAMES[1], "x"),
-            links, new]
+            links(view.source_xy, view.new_xy, TRACE_NAMES[2], "rgba(80,80,80,0.45)"), new,
+            links(view.control_source_xy, view.control_xy, TRACE_NAMES[4],
+                  "rgba(150,150,150,0.3)"), control]
 
 
 def round_figure(view: RoundView) -> Any:
@@ -124,10 +167,13 @@ def round_figure(view: RoundView) -> Any:
     return fig
 
 
-def rounds_figure(result: AgoraResult, projection: Projection) -> Any:
-    """All rounds in one figure with plotly's own slider (works in a saved HTML, no kernel)."""
+def rounds_figure(result: AgoraResult, projection: Projection, *,
+                  control: AgoraResult | None = None) -> Any:
+    """All rounds in one figure with plotly's own slider (works in a saved HTML, no kernel);
+    with `control`, its new points too (the projection must hold them: `project_rounds`)."""
     go = _go()
-    views = [round_view(result, projection, k) for k in range(len(result.rounds))]
+    views = [round_view(result, projection, k, control=control)
+             for k in range(len(result.rounds))]
     if not views:
         raise ValueError("result has no rounds")
     fig = go.Figure(_round_traces(views[0]))
@@ -198,6 +244,7 @@ def accuracy_figure(result: AgoraResult, *, extra: Sequence[tuple[str, float]] =
 
 __all__ = [
     "AccuracyData",
+    "KIND_SYMBOLS",
     "PALETTE",
     "RoundView",
     "TRACE_NAMES",

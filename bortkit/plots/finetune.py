@@ -149,6 +149,41 @@ def comparison_figure(results: Mapping[str, FinetuneResult], *, split: str = "te
     return fig
 
 
+COMPARISON_COLUMNS = ("model", "θ", "epochs (best/run)", "val acc", "test acc", "test F1",
+                      "test MCC", "seconds")
+
+
+def comparison_table_info(results: Mapping[str, FinetuneResult]) -> ThetaTable:
+    """One row per compared model (input order): its chosen θ, epochs, val/test scores, time."""
+    if not results:
+        raise ValueError("comparison_table_info: no results given")
+    rows = []
+    for name, r in results.items():
+        test = r.test
+        rows.append((str(name), r.theta.label, f"{r.best_epoch}/{r.epochs_run}",
+                     _fmt(r.val.accuracy), _fmt(None if test is None else test.accuracy),
+                     _fmt(None if test is None else test.macro_f1),
+                     _fmt(None if test is None else test.mcc), f"{r.seconds:.0f}"))
+    best = max(range(len(rows)), key=lambda i: list(results.values())[i].val.accuracy)
+    return ThetaTable(COMPARISON_COLUMNS, tuple(rows), best)
+
+
+def comparison_table_figure(results: Mapping[str, FinetuneResult], *,
+                            title: str = "Models compared") -> Any:
+    """A plotly table of `comparison_table_info` (best validation accuracy highlighted)."""
+    import plotly.graph_objects as go
+
+    info = comparison_table_info(results)
+    fill = [["#e8f4e8" if i == info.best else "white" for i in range(len(info.rows))]]
+    fig = go.Figure(go.Table(
+        header={"values": list(info.columns), "fill_color": "#dde6f0", "align": "left"},
+        cells={"values": [list(col) for col in zip(*info.rows)],
+               "fill_color": fill * len(info.columns), "align": "left"}))
+    fig.update_layout(title=title, height=min(140 + 28 * len(info.rows), 600),
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
 def curves_figure(results: Mapping[str, FinetuneResult], *,
                   metrics: Sequence[str] = ("train_loss", "val_loss", "val_accuracy"),
                   title: str = "Fine-tuning learning curves") -> Any:
@@ -157,12 +192,15 @@ def curves_figure(results: Mapping[str, FinetuneResult], *,
 
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "ComparisonInfo",
     "ConfusionInfo",
     "THETA_COLUMNS",
     "ThetaTable",
     "comparison_figure",
     "comparison_info",
+    "comparison_table_figure",
+    "comparison_table_info",
     "confusion_figure",
     "confusion_info",
     "curves_figure",

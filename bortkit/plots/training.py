@@ -3,7 +3,9 @@
 Generic on purpose (pretraining and fine-tuning both use it): a run is either a record with a
 `series(metric) -> (steps, values)` method (e.g. `bortkit.pretrain.records.LearningCurve`) or a
 plain mapping ``metric -> (steps, values)``. `curves_info` shapes the data (tests assert on it);
-`training_figure` only draws.
+`training_figure` only draws. `teacher_series` turns a teacher build's `TeacherResult` into such
+a mapping (notebook 03's teacher curve), and `pretrain_table_info` / `pretrain_table_figure`
+tabulate several pretraining runs against the teacher.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from bortkit.pretrain.records import PretrainResult
+from bortkit.pretrain.teacher import TeacherResult
 from bortkit.records import Record
 
 LABELS = {
@@ -20,6 +24,7 @@ LABELS = {
     "eval_error": "held-out masked-token error",
     "eval_accuracy": "held-out masked-token accuracy",
     "eval_loss": "held-out MLM loss",
+    "eval_kl": "held-out KL to the teacher (0 teacher, 1 unigram)",
 }
 
 
@@ -99,4 +104,73 @@ def training_figure(runs: Mapping[str, Any], *,
     return fig
 
 
-__all__ = ["CurveSeries", "CurvesInfo", "curves_info", "training_figure"]
+def teacher_series(result: TeacherResult) -> dict[str, tuple[tuple[int, ...], tuple[float, ...]]]:
+    """A teacher build's held-out curve as a run for `training_figure`: "eval_accuracy",
+    "eval_error" and "eval_loss" against the build's step (accuracy over the restricted Vocab)."""
+    points = tuple(result.history) or (result.before, result.after)
+    steps = tuple(int(p.step) for p in points)
+    acc = tuple(float(p.accuracy) for p in points)
+    return {"eval_accuracy": (steps, acc), "eval_error": (steps, tuple(1 - a for a in acc)),
+            "eval_loss": (steps, tuple(float(p.loss) for p in points))}
+
+
+PRETRAIN_COLUMNS = ("run", "objective", "init", "steps", "held-out acc", "held-out KL",
+                    "held-out loss", "seconds")
+
+
+@dataclass(frozen=True)
+class PretrainTable(Record):
+    """Rows of the pretraining comparison: one per run (input order), then the teacher's."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def pretrain_table_info(results: Mapping[str, PretrainResult], *,
+                        teacher_accuracy: float | None = None) -> PretrainTable:
+    """One row per pretraining run (final held-out accuracy, normalised KL to the teacher, loss,
+    wall seconds) and, when given, the teacher's accuracy on the same held-out positions."""
+    if not results:
+        raise ValueError("pretrain_table_info: no results given")
+    rows = []
+    for name, r in results.items():
+        kl = r.curve.eval_kl[-1] if r.curve.eval_kl else None
+        rows.append((str(name), r.config.objective, r.config.init, str(r.steps),
+                     _num(r.final.accuracy), _num(kl), _num(r.final.loss), f"{r.seconds:.0f}"))
+    if teacher_accuracy is not None:
+        rows.append(("teacher", "–", "–", "–", _num(teacher_accuracy), "0 (by definition)", "–",
+                     "–"))
+    return PretrainTable(PRETRAIN_COLUMNS, tuple(rows))
+
+
+def pretrain_table_figure(results: Mapping[str, PretrainResult], *,
+                          teacher_accuracy: float | None = None,
+                          title: str = "Pretraining runs") -> Any:
+    """A plotly table of `pretrain_table_info`."""
+    import plotly.graph_objects as go
+
+    info = pretrain_table_info(results, teacher_accuracy=teacher_accuracy)
+    fig = go.Figure(go.Table(
+        header={"values": list(info.columns), "fill_color": "#dde6f0", "align": "left"},
+        cells={"values": [list(col) for col in zip(*info.rows)], "align": "left"}))
+    fig.update_layout(title=title, height=min(140 + 28 * len(info.rows), 600),
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+__all__ = [
+    "LABELS",
+    "PRETRAIN_COLUMNS",
+    "CurveSeries",
+    "CurvesInfo",
+    "PretrainTable",
+    "curves_info",
+    "pretrain_table_figure",
+    "pretrain_table_info",
+    "teacher_series",
+    "training_figure",
+]

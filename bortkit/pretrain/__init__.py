@@ -5,7 +5,8 @@ pretraining engine, and the surrogate error (`SurrogateEvaluator`) the FPTAS ran
 from __future__ import annotations
 
 from bortkit.pretrain.distill import build_student
-from bortkit.pretrain.engine import export, latest_checkpoint, pretrain, resolve_arch
+from bortkit.pretrain.engine import latest_checkpoint, pretrain, resolve_arch
+from bortkit.pretrain.export import export
 from bortkit.pretrain.mlm import Blocks, MlmEval, corpus_blocks, evaluate_mlm
 from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResult
 from bortkit.pretrain.surrogate import (

@@ -143,9 +143,9 @@ def check_cache(student: Any, tokenizer: Any, outputs: CachedOutputs, *,
     where = meta.path or "the teacher cache"
     vocab = output_vocab(student)
     if vocab is None:
-        raise ValueError(f"{where}: the student has a full-vocabulary MLM head, the cached teacher "
-                         f"predicts a restricted Vocab of K={meta.vocab_size}; build the student "
-                         f"with vocab=cache.vocab (bortkit.pretrain.distill.build_student)")
+        raise ValueError(f"{where}: the student has a full-vocabulary MLM head, the cached "
+                         f"teacher predicts a restricted Vocab of K={meta.vocab_size}; build the "
+                         f"student with vocab=cache.vocab (distill.build_student)")
     if vocab.key != meta.vocab_key:
         raise ValueError(f"{where}: the student's output Vocab (key {vocab.key}, K={vocab.size}) "
                          f"differs from the cached teacher's (key {meta.vocab_key}, "

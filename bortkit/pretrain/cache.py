@@ -484,18 +484,26 @@ def teacher_cache(
             raise ValueError(f"{folder / META_NAME}: built with vocab_key={cache.vocab_key!r}, "
                              f"the teacher's Vocab differs")
         return cache
+    what = (f"{config.train_batches * config.batch_size:,} + "
+            f"{config.heldout_batches * config.batch_size:,} sequences of {config.seq_len} "
+            f"tokens, the teacher's top-{config.top_k} logits at masked positions, computed once "
+            f"for every surrogate call; cached at {folder}")
     if (folder / META_NAME).is_file():
         try:  # an explicit folder of another teacher is an error even when damaged
             _check_provenance(folder, TeacherCache.load(folder / META_NAME), want)
         except (ValueError, OSError) as exc:
             if "was built for" in str(exc):
                 raise
-        logger.warning("teacher cache %s is unusable (%s): rebuilding it", folder, why)
+        logger.warning("teacher cache %s is unusable (%s): rebuilding it (%s)", folder, why,
+                       what)
     elif folder.exists() and any(folder.iterdir()):
         if path is not None:
             raise ValueError(f"{folder} is not empty and holds no {META_NAME}: not a teacher "
                              f"cache; pass an empty or new folder")
-        logger.warning("teacher cache %s is unusable (%s): rebuilding it", folder, why)
+        logger.warning("teacher cache %s is unusable (%s): rebuilding it (%s)", folder, why,
+                       what)
+    else:
+        logger.warning("building the teacher-output cache: %s", what)
     if on_build is not None:
         on_build()
     if teacher is None:

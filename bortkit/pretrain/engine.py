@@ -16,12 +16,11 @@ identical.
 Checkpoints: `<output_dir>/checkpoints/step-<k>` written by `accelerator.save_state` into a
 temporary folder that is renamed into place (a folder appears whole or not at all), with
 `trainer_state.json` (step, learning curve, config, elapsed seconds). The last `keep` are kept.
-Export (`export_student`): `<output_dir>/model` (`save_pretrained` + tokenizer, atomically) is
-the hand-off to fine-tuning: a plain HF `BertModel` folder for a restricted-head student (the
-K-way MLM head is not needed downstream; `BertForSequenceClassification.from_pretrained` loads
-it), the `BertForMaskedLM` itself for a full-vocabulary one; a restricted student's whole model
-(head and ``vocab.json``) goes to `<output_dir>/mlm`. `<output_dir>/result.json` is the
-`PretrainResult` (`PretrainResult.load(output_dir).model_dir` is the hand-off).
+Export (`bortkit.pretrain.export.export_student`, atomic): `<output_dir>/model` is the hand-off
+to fine-tuning (a plain HF `BertModel` folder for a restricted-head student, the
+`BertForMaskedLM` itself for a full-vocabulary one), `<output_dir>/mlm` a restricted student with
+its head and ``vocab.json``; `<output_dir>/result.json` is the `PretrainResult`
+(`PretrainResult.load(output_dir).model_dir` is the hand-off).
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -40,6 +38,7 @@ from bortkit.measure.machine import torch_threads
 from bortkit.pretrain.batches import BlockSource, CacheSource, seed_of
 from bortkit.pretrain.cache import CachedOutputs, TeacherCache
 from bortkit.pretrain.distill import build_student, clip_weights_, make_distiller, output_vocab
+from bortkit.pretrain.export import export_student
 from bortkit.pretrain.init import embedding_pca
 from bortkit.pretrain.mlm import MlmEval
 from bortkit.pretrain.records import LearningCurve, PretrainConfig, PretrainResult
@@ -51,8 +50,6 @@ from bortkit.utils import resolve_device
 logger = logging.getLogger(__name__)
 
 CKPT_DIR = "checkpoints"
-MODEL_DIR = "model"
-MLM_DIR = "mlm"
 STATE_NAME = "trainer_state.json"
 # Config fields a resumed run may change without breaking exactness.
 _RESUMABLE = ("eval_every", "checkpoint_every", "keep_checkpoints")
@@ -336,34 +333,6 @@ def _new_student(spec: ArchSpec, cfg: PretrainConfig, tokenizer: Any, *, cache: 
                          teacher=teacher, freeze_embeddings=cfg.freeze_embeddings)
 
 
-def export_student(model: Any, tokenizer: Any | None, output_dir: str | os.PathLike[str]
-                   ) -> tuple[str, str | None]:
-    """Export a pretrained student for fine-tuning: (model_dir, mlm_dir).
-
-    A restricted-head student (`bortkit.pretrain.init`) is exported twice: its encoder as a
-    plain HF `BertModel` to ``<output_dir>/model`` (what `BertForSequenceClassification` /
-    `AutoModel` load; the K-way MLM head is not needed downstream) and the whole model (head +
-    ``vocab.json``) to ``<output_dir>/mlm``. A full-vocabulary `BertForMaskedLM` goes to
-    ``model`` as it is (mlm_dir None).
-    """
-    import copy
-
-    from transformers import BertModel
-
-    out = Path(output_dir)
-    if output_vocab(model) is None:
-        return str(export(model, tokenizer, out / MODEL_DIR)), None
-    config = copy.deepcopy(model.config)
-    config.architectures = ["BertModel"]
-    for name in ("restricted_vocab_size", "restricted_vocab_key"):
-        if hasattr(config, name):
-            delattr(config, name)
-    encoder = BertModel(config, add_pooling_layer=False)
-    encoder.load_state_dict(model.bert.state_dict())
-    mlm_dir = export(model, tokenizer, out / MLM_DIR)
-    return str(export(encoder, tokenizer, out / MODEL_DIR)), str(mlm_dir)
-
-
 def _spec_of(model: Any) -> ArchSpec:
     """The `ArchSpec` of an HF BERT model, from its config."""
     c = model.config
@@ -396,44 +365,8 @@ def resolve_arch(arch: str = "", *, fptas_dir: str | os.PathLike[str] = "",
     return parse_spec(default)
 
 
-def export(model: Any, tokenizer: Any | None, path: str | os.PathLike[str]) -> Path:
-    """`save_pretrained` the model (+ tokenizer) into the folder `path`, atomically.
-
-    Everything is written into a fresh temporary folder next to `path` and then renamed into
-    place, so readers see the old folder or the whole new one, never a half-written model (an
-    old folder is moved aside first and removed after: POSIX cannot rename over a non-empty
-    folder). The folder reloads with the model's Auto class (`AutoModelForMaskedLM` for a
-    pretrained student, `AutoModelForSequenceClassification` for a classifier).
-
-    Returns:
-        The folder, as an absolute path.
-    """
-    path = Path(path).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    old = None
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes 0700; an exported model is shared like any folder
-        model.save_pretrained(tmp)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
-            os.replace(path, old / path.name)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return path
-
-
 __all__ = [
     "CKPT_DIR",
-    "MLM_DIR",
-    "MODEL_DIR",
-    "export",
-    "export_student",
     "latest_checkpoint",
     "pretrain",
     "resolve_arch",

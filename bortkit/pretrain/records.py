@@ -180,7 +180,7 @@ class PretrainResult(Record):
     """What a pretraining run returns (and writes as `result.json` in its output folder).
 
     `PretrainResult.load(run_dir)` reads it back; `model_dir` is the hand-off to fine-tuning
-    (`bortkit.pretrain.engine.export_student`: a plain `BertModel` folder for a restricted-head
+    (`bortkit.pretrain.export.export_student`: a plain `BertModel` folder for a restricted-head
     student, the `BertForMaskedLM` folder for a full-vocabulary one; an absolute path; None for
     runs without an output folder); `mlm_dir` the restricted student with its MLM head.
     `spec` is the student's shape (None only in results written before it was recorded).

@@ -117,7 +117,9 @@ class SurrogateConfig(Record):
             warm-up 6%, weight decay 0.01, |B| 8).
         error: "kl" (default) or "accuracy" (see the module doc).
         init: "pca" (default), "random" or "inherit" (`bortkit.pretrain.init`).
-        freeze_embeddings: keep the embedding tables fixed during the bounded training.
+        freeze_embeddings: keep the embedding tables fixed during the bounded training
+            (default: measured as ranking as well as training them, at up to half the step
+            time; docs/results.md "Teacher-output cache and surrogate fidelity").
         temperature: T of the KD term (both distributions; the term is scaled by T²).
         w_kd, w_mlm: weights of the KD term and of the gold cross-entropy.
         grad_clip: max global gradient norm (None: off).
@@ -129,7 +131,7 @@ class SurrogateConfig(Record):
     theta: Theta = _CPU_THETA
     error: str = "kl"
     init: str = "pca"
-    freeze_embeddings: bool = False
+    freeze_embeddings: bool = True
     temperature: float = 1.0
     w_kd: float = 1.0
     w_mlm: float = 0.0
@@ -401,7 +403,7 @@ class SurrogateEvaluator:
         seq_len: tokens per sequence (the cache's; ≤ the space's max positions).
         error: "kl" (default) or "accuracy".
         init: "pca" (default), "random" or "inherit".
-        freeze_embeddings: keep the embedding tables fixed.
+        freeze_embeddings: keep the embedding tables fixed (default).
         smoke: the smoke cache and teacher (`CacheConfig.smoke()`).
         device: "auto", "cpu" or "cuda" (not part of `version`).
         cache: the teacher-output cache settings (default: `CacheConfig(seq_len=seq_len)`, or
@@ -412,7 +414,7 @@ class SurrogateEvaluator:
     seq_len: int = 64
     error: str = "kl"
     init: str = "pca"
-    freeze_embeddings: bool = False
+    freeze_embeddings: bool = True
     smoke: bool = False
     device: str = "auto"
     cache: CacheConfig | None = None

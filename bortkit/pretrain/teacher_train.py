@@ -6,7 +6,8 @@ every ``checkpoint_every`` steps: the model (`save_pretrained`: safetensors + vo
 ``trainer_state.pt`` (optimiser, scheduler, torch and data RNG states, data order and position,
 history, losses, seconds so far), into a temporary folder renamed into place, so a SIGKILL leaves
 either the previous checkpoint or the new one, never half of one. `latest_checkpoint` finds the
-newest; `train` resumes from it and continues the step count.
+newest; `train` resumes from it and continues the step count. `announce` is the build's one
+warning line.
 
 The config is duck-typed here (the records live in `bortkit.pretrain.teacher`, which calls this
 module: importing them back would be a cycle).
@@ -14,6 +15,7 @@ module: importing them back would be a cycle).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import time
@@ -34,6 +36,10 @@ from bortkit.pretrain.teacher_head import (
 from bortkit.utils import quiet_transformers
 
 STATE_NAME = "trainer_state.pt"
+# Measured seconds per step of the default MiniLM build on a quiet 2-core AVX512-BF16 CPU
+# (docs/results.md "Teacher"); only the announcement's time estimate uses them.
+_QUIET_S_PER_STEP = {"bf16": 0.45, "fp32": 0.85}
+_MINILM_PARAMS = 25.9e6  # the default teacher: MiniLM encoder + K = 8,197 head
 _PREFIX = "ckpt-"
 _NO_DECAY = ("bias", "LayerNorm.weight")
 
@@ -48,6 +54,28 @@ class Trained:
     seconds: float
     train_losses: tuple[float, ...]
     resumed_from: tuple[int, ...]
+
+
+def _expected_minutes(cfg: Any, n_params: int, precision: str, steps: int) -> float:
+    """The announcement's estimate: measured quiet s/step scaled by model and batch size."""
+    scale = n_params / _MINILM_PARAMS * cfg.batch_size * cfg.seq_len / (32 * 64)
+    return steps * _QUIET_S_PER_STEP[precision] * scale / 60
+
+
+def announce(logger: logging.Logger, cfg: Any, final: Path | None, *, n_params: int,
+             device: str, precision: str, resume_step: int | None) -> None:
+    """The build's one warning line: what, why, expected time, where, how to skip."""
+    where = "on a GPU: much less" if device.startswith("cuda") else "on a quiet 2-core CPU"
+    start = f", resuming at step {resume_step}" if resume_step else ""
+    minutes = _expected_minutes(cfg, n_params, precision, cfg.steps - (resume_step or 0))
+    expect = f"~{minutes:.0f} min" if minutes >= 1 else "under a minute"
+    cached = (f"cached at {final} (checkpoints in {final.name}.build)" if final is not None
+              else "not cached (cache=False)")
+    logger.warning(
+        "building the MLM teacher (%d steps%s): the shipped MiniLM has no MLM head, so one is "
+        "trained once; expect %s (%s, %s); %s; for a quicker, weaker teacher pass a smaller "
+        "--teacher-steps (TeacherConfig(steps=...))",
+        cfg.steps, start, expect, where, precision, cached)
 
 
 def latest_checkpoint(work_dir: str | Path) -> Path | None:
@@ -154,6 +182,10 @@ def train(model: Any, tokenizer: Any, train_blocks: Any, held_blocks: Any, cfg: 
                              f"delete {work_dir} to rebuild")
         model = loaded
     model.to(device)
+    if cfg.dropout is not None:  # the build's dropout only; the saved config keeps its own
+        for module in model.bert.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = cfg.dropout
     if cfg.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     opt, sched = _optimizer(model, cfg)
@@ -192,6 +224,7 @@ def train(model: Any, tokenizer: Any, train_blocks: Any, held_blocks: Any, cfg: 
     def elapsed() -> float:
         return spent + time.perf_counter() - t0
 
+    train_p = cfg.train_mlm_probability or cfg.mlm_probability
     model.train()
     bar = tqdm(total=cfg.steps, initial=start_step, desc="teacher MLM head",
                disable=not progress)
@@ -200,8 +233,7 @@ def train(model: Any, tokenizer: Any, train_blocks: Any, held_blocks: Any, cfg: 
             order, pos = torch.randperm(len(train_blocks), generator=gen), 0
         batch = train_blocks[order[pos: pos + cfg.batch_size]]  # (batch, seq)
         pos += cfg.batch_size
-        inputs, labels = mask_batch(batch, tokenizer, mlm_probability=cfg.mlm_probability,
-                                    generator=gen)
+        inputs, labels = mask_batch(batch, tokenizer, mlm_probability=train_p, generator=gen)
         inputs, labels = inputs.to(device), labels.to(device)
         positions = labels != -100
         gold = restricted_labels(model, labels[positions])  # (n_masked,), -100 outside
@@ -244,4 +276,4 @@ def train(model: Any, tokenizer: Any, train_blocks: Any, held_blocks: Any, cfg: 
                           tuple(resumed))
 
 
-__all__ = ["STATE_NAME", "Trained", "latest_checkpoint", "train"]
+__all__ = ["STATE_NAME", "Trained", "announce", "latest_checkpoint", "train"]

@@ -48,7 +48,11 @@ PROFILES: dict[str, tuple[Step, ...]] = {
         Step("04_finetune", {"train_size": 500, "eval_size": 300, "theta_preset": "smoke",
                              "compare_preset": "smoke", "epochs": 2},
              {"pretrained_dir": "03_pretrain"}),
-        Step("05_agora", {"train_size": 200, "n_thetas": 4}, {"finetune_dir": "04_finetune"}),
+        # 05: 03's student is the learner, 04's MiniLM the labeller (through their records);
+        # 2 θ's of 150 steps, a 5,000-sentence pool (embedded once, ~1 minute), the control.
+        Step("05_agora", {"train_size": 300, "n_thetas": 2, "student_steps": 150,
+                          "pool_size": 5000},
+             {"pretrained_dir": "03_pretrain", "finetune_dir": "04_finetune"}),
     ),
     # The notebooks' own defaults.
     "full": (
@@ -56,7 +60,7 @@ PROFILES: dict[str, tuple[Step, ...]] = {
         Step("02_fptas", {}),
         Step("03_pretrain", {}, {"fptas_dir": "02_fptas"}),
         Step("04_finetune", {}, {"pretrained_dir": "03_pretrain"}),
-        Step("05_agora", {}, {"finetune_dir": "04_finetune"}),
+        Step("05_agora", {}, {"pretrained_dir": "03_pretrain", "finetune_dir": "04_finetune"}),
     ),
     # Every notebook with smoke=True: a minute or two, for checking the plumbing.
     "smoke": (
@@ -64,7 +68,8 @@ PROFILES: dict[str, tuple[Step, ...]] = {
         Step("02_fptas", {"smoke": True}),
         Step("03_pretrain", {"smoke": True}, {"fptas_dir": "02_fptas"}),
         Step("04_finetune", {"smoke": True}, {"pretrained_dir": "03_pretrain"}),
-        Step("05_agora", {"smoke": True}, {"finetune_dir": "04_finetune"}),
+        Step("05_agora", {"smoke": True},
+             {"pretrained_dir": "03_pretrain", "finetune_dir": "04_finetune"}),
     ),
 }
 

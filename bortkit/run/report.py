@@ -1,8 +1,11 @@
-"""The browsable record of a run: `index.html` linking every notebook, figure and summary.
+"""The browsable record of a run: `index.html`, the page a researcher opens first.
 
 `write_index(run_root)` scans the run folder that `bortkit.run.pipeline` fills (one sub-folder per
 notebook with `run.json`, the executed notebook, HTML figures and `summary.json`), exports
-each executed notebook to HTML with nbconvert, and writes a single index page.
+each executed notebook to HTML with nbconvert, and writes a single page that tells the story
+(`bortkit.run.story`): the headline in words and in the "Bort in miniature" table, the key
+figures inline (the front with the chosen shape, the pretraining curves, Agora's rounds), then
+each stage's details and links.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from bortkit import records
 from bortkit.run import artifacts
+from bortkit.run.story import Story, build_story
 
 logger = logging.getLogger(__name__)
 
@@ -131,16 +135,71 @@ def collect(run_root: str | Path) -> list[StepReport]:
     return steps
 
 
-def render_index(steps: list[StepReport], *, title: str) -> str:
-    """The index page as an HTML string (plain HTML + a little CSS; no network)."""
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1080px;margin:2em auto;line-height:1.45;"
+    "color:#222;padding:0 1em}h1{margin-bottom:.2em}.lead{font-size:1.08em}"
+    "table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+    "text-align:left;font-size:90%;vertical-align:top}th{background:#f4f4f4}"
+    ".fail{color:#b00}.ok{color:#070}.yes{color:#070;font-weight:600}"
+    ".no{color:#b00;font-weight:600}.source{color:#666;font-size:85%}"
+    "figure{margin:1.2em 0}figure iframe{width:100%;height:560px;border:1px solid #ddd}"
+    "figcaption{color:#444;font-size:92%}"
+)
+
+
+def _table(rows: tuple[tuple[str, ...], ...], cls: str = "") -> list[str]:
+    e = html.escape
+    out = [f"<table class='{cls}'><tr>" + "".join(f"<th>{e(c)}</th>" for c in rows[0])
+           + "</tr>"]
+    for row in rows[1:]:
+        cells = []
+        for c in row:
+            mark = {"yes": " class='yes'", "no": " class='no'"}.get(c, "")
+            cells.append(f"<td{mark}>{e(c)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return out
+
+
+def render_story(story: Story) -> list[str]:
+    """The top of the page: headline sentences, the miniature and goals tables, key figures."""
+    e = html.escape
+    parts = ["<section id='story'>"]
+    if story.sentences:
+        parts.append(f"<p class='lead'>{e(story.sentences[0])}</p>")
+        if len(story.sentences) > 1:
+            parts.append("<ul>" + "".join(f"<li>{e(t)}</li>" for t in story.sentences[1:])
+                         + "</ul>")
+    if story.table:
+        parts.append("<h2 id='miniature'>Bort in miniature</h2>")
+        parts += _table(story.table, "miniature")
+        if story.goals:
+            parts += _table(story.goals, "goals")
+        parts.append(f"<p class='source'>Source: {e(story.table_source)}.</p>")
+    if story.figures:
+        parts.append("<h2 id='figures'>Key figures</h2>")
+        for fig in story.figures:
+            parts.append(f"<figure><iframe src='{e(fig.path)}' loading='lazy' "
+                         f"title='{e(fig.caption)}'></iframe><figcaption>{e(fig.caption)} "
+                         f"(<a href='{e(fig.path)}'>open</a>)</figcaption></figure>")
+    parts.append("</section>")
+    return parts
+
+
+def render_index(steps: list[StepReport], *, title: str, story: Story | None = None) -> str:
+    """The index page as an HTML string (plain HTML + a little CSS; no network): the story
+    first (when given), then the stages' table, then each stage's details and links."""
     e = html.escape
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;line-height:1.4}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-        "text-align:left;font-size:90%}.fail{color:#b00}.ok{color:#070}</style></head><body>",
+        f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
+    ]
+    if story is not None:
+        parts += render_story(story)
+    parts += [
+        "<h2 id='stages'>Stages</h2>",
         "<table><tr><th>notebook</th><th>status</th><th>seconds</th></tr>",
     ]
     for s in steps:
@@ -160,9 +219,10 @@ def render_index(steps: list[StepReport], *, title: str) -> str:
             parts.extend(f"<li><a href='{e(f)}'>{e(f)}</a></li>" for f in s.figures)
             parts.append("</ul>")
         if s.headline:
-            parts.append("<table><tr><th>summary.json</th><th>value</th></tr>")
+            parts.append("<details><summary>summary.json</summary>"
+                         "<table><tr><th>key</th><th>value</th></tr>")
             parts.extend(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in s.headline)
-            parts.append("</table>")
+            parts.append("</table></details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -173,7 +233,8 @@ def write_index(run_root: str | Path, *, title: str | None = None) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"run folder {str(root)!r} does not exist")
     steps = collect(root)
-    page = render_index(steps, title=title or f"bortkit run {root.name}")
+    page = render_index(steps, title=title or f"bortkit run {root.name}",
+                        story=build_story(root))
     return records.atomic_write_text(root / INDEX_NAME, page)
 
 
@@ -184,5 +245,6 @@ __all__ = [
     "flatten_summary",
     "inline_plotly_outputs",
     "render_index",
+    "render_story",
     "write_index",
 ]

@@ -1,11 +1,12 @@
 """Agora round viewer: the per-round projection scatter with an ipywidgets round slider.
 
-    viewer = AgoraViewer(result, projection)
+    viewer = AgoraViewer(result, projection, control=control_result)  # control optional
     viewer            # displays the slider above the figure in Jupyter
     viewer.show_round(2)
 
 Stable attributes (the browser test relies on them): `viewer.figure` (a plotly `FigureWidget`
-whose four traces are `bortkit.plots.agora.TRACE_NAMES`), `viewer.slider` (an `IntSlider` over
+whose traces are `bortkit.plots.agora.TRACE_NAMES`: dev points, Agora's new points by sampler,
+the control's points), `viewer.slider` (an `IntSlider` over
 round indices), `viewer.widget` (the `VBox` shown), `viewer.round_index`.
 """
 
@@ -19,7 +20,8 @@ from bortkit.plots import agora as agora_plots
 class AgoraViewer:
     """Round slider + scatter. Nothing downstream depends on its state (papermill never clicks)."""
 
-    def __init__(self, result: AgoraResult, projection: Projection) -> None:
+    def __init__(self, result: AgoraResult, projection: Projection, *,
+                 control: AgoraResult | None = None) -> None:
         try:
             import ipywidgets as W
             import plotly.graph_objects as go
@@ -29,9 +31,9 @@ class AgoraViewer:
             raise ValueError("result has no rounds")
         self.result = result
         self.projection = projection
-        self._views = [agora_plots.round_view(result, projection, k)
+        self._views = [agora_plots.round_view(result, projection, k, control=control)
                        for k in range(len(result.rounds))]
-        base = agora_plots.rounds_figure(result, projection)
+        base = agora_plots.rounds_figure(result, projection, control=control)
         base.frames = ()
         base.layout.sliders = ()
         self.figure = go.FigureWidget(base)
@@ -52,6 +54,8 @@ class AgoraViewer:
                 target.text, target.customdata = src.text, src.customdata
                 if src.marker is not None and src.marker.color is not None:
                     target.marker.color = src.marker.color
+                if src.marker is not None and src.marker.symbol is not None:
+                    target.marker.symbol = src.marker.symbol
             self.figure.layout.title.text = self._views[k].title
         self.round_index = k
         if self.slider.value != k:

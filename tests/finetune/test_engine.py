@@ -1,5 +1,6 @@
 """bortkit.finetune.engine: data checks, argument checks, training beats chance on an easy split,
-best-epoch selection, early stopping, the exported result, and the `bortkit finetune` CLI.
+a few steps reduce the loss (both poolings), best-epoch selection (ties go to the later epoch),
+early stopping, the constant schedule, the exported result, and the `bortkit finetune` CLI.
 
 Models are tiny random-init BERTs (H=32, 2 layers) on an easy synthetic split built in code;
 the tokenizer is the shipped MiniLM WordPiece (offline).
@@ -11,6 +12,7 @@ import pytest
 
 from bortkit import finetune as ft
 from bortkit.finetune import FinetuneConfig, FinetuneResult
+from bortkit.finetune.engine import is_better
 from bortkit.records import load_json
 from bortkit.theta import Theta
 
@@ -89,12 +91,81 @@ def test_result_is_saved_beside_the_model(trained):
     assert len(steps) == len(values) == 4 and steps == tuple(sorted(steps))
 
 
-def test_early_stopping(make_task, tiny):
+def _evaluations(accuracies, *, patience):
+    """Feed the run's tracker one validation pass per accuracy; (tracker, stopped after)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import torch
+
+    from bortkit.finetune.engine import _make_tracker
+
+    tracker = _make_tracker(metric="accuracy", patience=patience, n_labels=2)
+    model = torch.nn.Linear(2, 2)
+    control = SimpleNamespace(should_training_stop=False)
+    for epoch, acc in enumerate(accuracies, start=1):
+        n_right = int(round(acc * 20))
+        labels = np.array([0] * 20)
+        logits = np.array([[1.0, 0.0]] * n_right + [[0.0, 1.0]] * (20 - n_right))
+        tracker.compute(SimpleNamespace(predictions=logits, label_ids=labels))
+        with torch.no_grad():
+            model.weight.fill_(epoch)  # the weights of this epoch, to see which are kept
+        tracker.on_evaluate(None, SimpleNamespace(epoch=epoch, global_step=10 * epoch), control,
+                            metrics={"eval_loss": 0.5}, model=model)
+        if control.should_training_stop:
+            return tracker, epoch
+    return tracker, None
+
+
+def test_best_epoch_tie_goes_to_the_later_epoch():
+    assert is_better(0.5, None) and is_better(0.5, 0.5) and not is_better(0.4, 0.5)
+    # a small model at the majority class for three epochs, then learning, then worse
+    tracker, stopped = _evaluations([0.5, 0.5, 0.5, 0.7, 0.7, 0.6, 0.55], patience=2)
+    assert tracker.best_epoch == 5 and tracker.best_val.accuracy == 0.7
+    assert float(tracker.best_state["weight"][0, 0]) == 5.0  # epoch 5's weights are kept
+    assert stopped == 7  # two evaluations strictly worse than the best in a row
+    # ties never count towards patience: a flat start does not stop the run
+    tracker, stopped = _evaluations([0.5] * 6, patience=1)
+    assert stopped is None and tracker.best_epoch == 6
+
+
+def test_early_stopping_and_ties_end_to_end(make_task, tiny):
+    # lr 1e-9: the weights barely move, so every epoch scores the same: ties, no early stop,
+    # and the last epoch is kept
     tiny_lr = Theta(lr=1e-9, warmup_ratio=0.0, batch_size=32)
-    config = FinetuneConfig(epochs=5, max_length=16, patience=1)
+    config = FinetuneConfig(epochs=3, max_length=16, patience=1)
     result = ft.finetune(tiny, make_task(64, 32), theta=tiny_lr, config=config, progress=False)
-    assert result.epochs_run == 2 and result.stopped_early and result.best_epoch == 1
+    assert len({p.val.accuracy for p in result.curve}) == 1
+    assert result.epochs_run == 3 and not result.stopped_early and result.best_epoch == 3
     assert result.model_dir is None
+
+
+def test_a_few_steps_reduce_the_loss_with_either_pooling(make_task, tiny, easy_theta):
+    for pooling in ("mean", "first"):
+        config = FinetuneConfig(epochs=3, max_length=16, patience=None, threads=1,
+                                pooling=pooling)
+        result = ft.finetune(tiny, make_task(64, 32), theta=easy_theta, config=config,
+                             progress=False)
+        losses = [p.train_loss for p in result.curve]
+        assert losses[-1] < losses[0], (pooling, losses)
+
+
+def test_constant_schedule_keeps_the_learning_rate(make_task, tiny, easy_theta, monkeypatch):
+    from transformers import Trainer
+
+    seen = []
+    real = Trainer.create_scheduler
+
+    def spy(self, num_training_steps, optimizer=None):
+        sched = real(self, num_training_steps, optimizer)
+        seen.append(sched)
+        return sched
+
+    monkeypatch.setattr(Trainer, "create_scheduler", spy)
+    config = FinetuneConfig(epochs=1, max_length=16, patience=None, schedule="constant")
+    ft.finetune(tiny, make_task(64, 32), theta=easy_theta.replace(warmup_ratio=0.0),
+                config=config, progress=False)
+    assert seen and seen[0].get_last_lr()[0] == pytest.approx(easy_theta.lr)
 
 
 # --- CLI -------------------------------------------------------------------------------------

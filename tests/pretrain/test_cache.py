@@ -107,10 +107,12 @@ def test_truncated_file_is_rebuilt_with_a_notice(tmp_path, teacher, tokenizer, c
     n_forward = len(forwards)
     victim = Path(cache.path) / "train.topk_values.npy"
     victim.write_bytes(victim.read_bytes()[:-10])
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="bortkit.pretrain.cache"):
         again = _build(tmp_path, teacher, tokenizer, corpus)
-    notices = [r.getMessage() for r in caplog.records]
-    assert len(notices) == 1 and "truncated" in notices[0] and "rebuilding" in notices[0]
+    notices = [r.getMessage() for r in caplog.records]  # one line, naming the file and why
+    assert len(notices) == 1 and "train.topk_values.npy" in notices[0]
+    assert "truncated" in notices[0] and "rebuilding" in notices[0]
     assert len(forwards) == 2 * n_forward
     assert again.key == cache.key and again.open().split("train").values.shape[0] > 0
     (Path(cache.path) / "heldout.labels.npy").unlink()  # a missing file: the same

@@ -144,8 +144,10 @@ def first_vocab(result: TeacherResult) -> Vocab:
     return Vocab.load(os.path.join(result.path, teacher_head.VOCAB_NAME))
 
 
-def test_interrupted_build_resumes_where_it_stopped(cache, tiny_checkpoint, tiny_corpus):
-    config = TeacherConfig(steps=6, head_only_steps=1, checkpoint_every=2, **_TINY)
+def test_interrupted_build_resumes_where_it_stopped(cache, tiny_checkpoint, tiny_corpus,
+                                                    caplog):
+    # dropout on: the resumed run must restore the torch RNG too to match the clean run
+    config = TeacherConfig(steps=6, head_only_steps=1, checkpoint_every=2, dropout=0.1, **_TINY)
     steps: list[int] = []
 
     def interrupt_at_5(step, loss):
@@ -161,9 +163,11 @@ def test_interrupted_build_resumes_where_it_stopped(cache, tiny_checkpoint, tiny
     assert not (cache / key).exists()  # never a half-built teacher in the cache
     assert latest_checkpoint(cache / f"{key}.build").name.endswith("0000004")
     steps.clear()
-    resumed = adapt_teacher(tiny_corpus, config, checkpoint=tiny_checkpoint, progress=False,
-                            callback=lambda step, loss: steps.append(step))
+    with caplog.at_level(logging.WARNING, logger="bortkit.pretrain.teacher"):
+        resumed = adapt_teacher(tiny_corpus, config, checkpoint=tiny_checkpoint,
+                                progress=False, callback=lambda step, loss: steps.append(step))
     assert steps == [5, 6] and resumed.resumed_from == (4,)
+    assert "resuming at step 4" in caplog.records[-1].getMessage()
     # the same numbers as an uninterrupted build: nothing redone, nothing skipped
     clean = adapt_teacher(tiny_corpus, config, checkpoint=tiny_checkpoint, progress=False,
                           cache=False)
@@ -251,7 +255,8 @@ def test_config_key_tracks_weight_settings():
     base = TeacherConfig()
     assert base.key() == TeacherConfig().key()
     for change in ({"head_lr": 1e-4}, {"body_lr": 1e-5}, {"head_only_steps": 0},
-                   {"vocab_size_kept": 4096}, {"corpus_key": "x"}, {"precision": "fp32"}):
+                   {"vocab_size_kept": 4096}, {"corpus_key": "x"}, {"precision": "fp32"},
+                   {"dropout": None}, {"train_mlm_probability": None}):
         assert TeacherConfig(**change).key() != base.key(), change
     for same in ({"eval_every": 7}, {"checkpoint_every": 3}, {"device": "cpu"}):
         assert TeacherConfig(**same).key() == base.key(), same  # not the weights
@@ -269,6 +274,8 @@ def test_config_key_tracks_weight_settings():
     ({"steps": 10, "head_only_steps": 10}, "head_only_steps=10 must be less than steps"),
     ({"precision": "fp16"}, "TeacherConfig.precision"),
     ({"vocab_size_kept": 0}, "TeacherConfig.vocab_size_kept"),
+    ({"dropout": 1.0}, "TeacherConfig.dropout"),
+    ({"train_mlm_probability": 0.0}, "TeacherConfig.train_mlm_probability"),
 ])
 def test_bad_settings_raise(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -320,3 +327,18 @@ def test_check_vocab_against_teacher_model(tokenizer):
 def test_check_vocab_needs_vocab_size(tokenizer):
     with pytest.raises(TypeError, match="student must be an ArchSpec"):
         check_vocab("bert-base", tokenizer)
+
+
+@pytest.mark.slow
+def test_cli_builds_then_reports_the_cached_teacher(cache, tiny_checkpoint, capsys):
+    from bortkit.cli import main
+
+    argv = ["teacher", "--steps", "2", "--head-only-steps", "1", "--checkpoint",
+            str(tiny_checkpoint), "--precision", "fp32", "--device", "cpu", "--no-progress"]
+    assert main(argv + ["--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["config"]["steps"] == 2 and record["path"].startswith(str(cache))
+    assert 0 < record["after"]["coverage"] <= 1
+    assert main(argv) == 0  # cached: reported, not rebuilt
+    out = capsys.readouterr().out
+    assert "restricted vocabulary" in out and "of masked positions" in out
