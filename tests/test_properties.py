@@ -93,7 +93,7 @@ def test_agora_config(changes):
 def test_text_agora_config(changes):
     config = _outcome(TextAgoraConfig, "TextAgoraConfig", changes)
     if config is not None:
-        assert config.train_size >= 1 and config.learner in ("head", "finetune")
+        assert config.train_size >= 1 and config.learner in ("student", "head", "finetune")
         assert TextAgoraConfig.from_dict(config.to_dict()) == config
 
 

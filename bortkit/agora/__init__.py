@@ -1,6 +1,8 @@
 """Stage 4, Agora: fine-tune per θ, find dev mistakes, sample near them, label, add, prune,
-repeat. `loop` + `records` need numpy only; `torus` is the toy; `learners`, `samplers` and
-`labellers` are the text parts (torch, lazily), `experiment` assembles them (`run_agora`).
+repeat. `loop`, `points` and `records` need numpy only; `torus` is the toy; `student`,
+`learners`, `samplers`, `pool`, `labellers` and `splits` are the text parts (torch, lazily),
+`experiment` assembles them (`run_agora`, with the random-source control) and `miniature` runs
+"Bort in miniature" (teacher → KD student → Agora → test, with ablations).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from bortkit.agora.loop import (
     prune_thetas,
     theta_label,
 )
-from bortkit.agora.records import PRUNE_RULES, AgoraConfig, AgoraResult, AgoraRound
+from bortkit.agora.records import PRUNE_RULES, SOURCES, AgoraConfig, AgoraResult, AgoraRound
 
 __all__ = [
     "LABELLER_MIN_ACCURACY",
     "PRUNE_RULES",
+    "SOURCES",
     "AgoraConfig",
     "AgoraResult",
     "AgoraRound",

@@ -11,7 +11,9 @@ Project choices (paper (c) gives no text learner; bort-papers.md §5.2):
   frozen MiniLM sentence embeddings with the same optimiser recipe; each fit takes under a
   second.
 
-Both implement `bortkit.agora.loop.Learner`; torch is imported lazily inside the methods.
+Both implement `bortkit.agora.loop.Learner`; torch is imported lazily inside the methods. The
+learner of issue 15, the extracted student fine-tuned for a fixed number of steps per fit with
+task distillation, is `bortkit.agora.student.StudentLearner`.
 """
 
 from __future__ import annotations

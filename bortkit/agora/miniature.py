@@ -42,6 +42,7 @@ from bortkit.agora.experiment import (
     run_text,
 )
 from bortkit.agora.labellers import TextLabeller, check_labeller
+from bortkit.agora.records import AgoraConfig
 from bortkit.agora.splits import low_data_split, split_dev
 from bortkit.agora.student import StudentConfig, StudentLearner
 from bortkit.arch import ArchSpec, count_params, parse_spec
@@ -67,8 +68,11 @@ ARMS = ("agora", "control", "no-kd")  # "no-agora" comes free: round 0 of "agora
 
 
 def _default_agora() -> TextAgoraConfig:
-    return TextAgoraConfig(train_size=2000, dev_size=800, test_size=1000, labeller_size=2000,
-                           n_thetas=2, student=StudentConfig(steps=200, threads=None))
+    # Sized for ~30 minutes on the shared 2-core machine (every MiniLM pass is the cost: the
+    # labeller and the mask-and-refill MLM are MiniLM-sized): 1,000 gold, dev 200 + 200.
+    return TextAgoraConfig(train_size=1000, dev_size=400, test_size=1000, labeller_size=1000,
+                           n_thetas=2, max_tries=2, student=StudentConfig(steps=150),
+                           agora=AgoraConfig(max_mistakes=30, samples_per_mistake=4))
 
 
 @dataclass(frozen=True)
@@ -101,17 +105,17 @@ class MiniatureConfig(Record):
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     teacher_dir: str = ""
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(
-        steps=300, batch_size=32, eval_every=100, eval_blocks=64))
+        steps=120, batch_size=16, eval_every=60, eval_blocks=64))
     classifier_theta: Theta = field(default_factory=lambda: Theta(
         seed=0, lr=1e-4, weight_decay=0.01, warmup_ratio=0.1, batch_size=32))
     classifier: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(
-        epochs=3, patience=None))
+        epochs=2, patience=None))
     agora: TextAgoraConfig = field(default_factory=_default_agora)
     arms: tuple[str, ...] = ARMS
     latency_batches: tuple[int, ...] = (1, 32)
     latency_seqs: tuple[int, ...] = (64, 128)
-    latency_repeats: int = 20
-    latency_warmup: int = 5
+    latency_repeats: int = 10
+    latency_warmup: int = 3
     latency_threads: int | None = None
 
     def __post_init__(self) -> None:

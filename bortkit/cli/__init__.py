@@ -38,15 +38,30 @@ SUBCOMMANDS = (arch, profile, data, teacher, fptas, optuna, pretrain, finetune, 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
 
 
+class UsageError(Exception):
+    """A bad flag or argument, caught by `main` and printed as one line (exit status 2)."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the flag and the value, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bortkit",
         description=(
             "Reproduce and explore Bort: OSE by FPTAS, KD pretraining, fine-tuning, Agora."
         ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in SUBCOMMANDS:
         command.register(sub)
     return parser
@@ -54,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{exc.prog}: error: {exc} (see `{exc.prog} --help`)", file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help()
         return 2
@@ -76,4 +95,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["SUBCOMMANDS", "UsageError", "build_parser", "main"]

@@ -151,7 +151,7 @@ def _measured_latency(space: SearchSpace, args: argparse.Namespace) -> tuple:
 
 def run(args: argparse.Namespace) -> int:
     if args.optuna_storage:  # a bad URL fails before any training
-        optuna_study.check_storage(args.optuna_storage)
+        optuna_study.check_storage(args.optuna_storage, create_folder=True)
     space = SearchSpace.named(args.space)
     config = FptasConfig(
         epsilon=args.epsilon,

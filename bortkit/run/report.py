@@ -179,7 +179,7 @@ def render_story(story: Story) -> list[str]:
     if story.figures:
         parts.append("<h2 id='figures'>Key figures</h2>")
         for fig in story.figures:
-            parts.append(f"<figure><iframe src='{e(fig.path)}' loading='lazy' "
+            parts.append(f"<figure><iframe src='{e(fig.path)}' "
                          f"title='{e(fig.caption)}'></iframe><figcaption>{e(fig.caption)} "
                          f"(<a href='{e(fig.path)}'>open</a>)</figcaption></figure>")
     parts.append("</section>")

@@ -27,7 +27,8 @@ MINIATURE_RESULTS = (Path(__file__).resolve().parents[2] / "benchmarks" / "resul
 
 #: The figures the story shows inline, in order: (notebook, file, caption).
 KEY_FIGURES = (
-    ("02_fptas", "pareto.html", "The FPTAS's Pareto front; the chosen shape is marked."),
+    ("02_fptas", "pareto_2d.html", "The FPTAS's Pareto front (parameters vs error); the chosen "
+     "shape is marked."),
     ("03_pretrain", "learning_curves.html", "KD pretraining of the chosen shape (vs plain MLM)."),
     ("05_agora", "rounds.html", "Agora's rounds on the student: dev mistakes, new points by "
      "sampler (mask-and-refill, pool) and the random-source control (use the slider)."),

@@ -183,8 +183,12 @@ def mask_url(url: str) -> str:
         return url
 
 
-def check_storage(url: str) -> Any:
+def check_storage(url: str, *, create_folder: bool = False) -> Any:
     """Open the Optuna RDB storage at `url` (creating its tables), or one clear `ValueError`.
+
+    Args:
+        url: an RDB URL (``sqlite:///sweeps.db``, ``postgresql://...``).
+        create_folder: for an SQLite file, create its folder first (the CLI's --out folder).
 
     Returns:
         The `optuna.storages.RDBStorage`.
@@ -198,7 +202,7 @@ def check_storage(url: str) -> Any:
         raise ValueError(f"optuna storage must be a database URL such as "
                          f"'sqlite:///sweeps.db', got {url!r}")
     optuna = _optuna()
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+    if create_folder and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         # A new SQLite file may live in a folder that does not exist yet (e.g. the --out folder).
         Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -186,4 +186,5 @@ def test_cli_invalid_audit_fraction_is_one_line_exit_2(tmp_path, capsys):
     rc = main(["fptas", "--space", "tiny", "--audit-fraction", "2", "--evaluator", "synthetic",
                "--out", str(tmp_path)])
     assert rc == 2
-    assert "FptasConfig.audit_fraction must lie in [0, 1]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --audit-fraction: must lie in [0, 1], got '2'" in err and err.count("\n") == 1
