@@ -228,7 +228,8 @@ def main() -> int:
     built = teacher_lib.adapt_teacher(config=teacher_cfg, progress=False)  # cached: a load
     state["teacher"] = {"key": teacher_cfg.key(), "config": teacher_cfg.to_dict(),
                         "after": built.after.to_dict(), "path": built.path}
-    state["args"] = vars(args)
+    state.setdefault("invocations", []).append(
+        {"args": vars(args), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     state["created"] = time.time()
     save()
     print(f"teacher {built.path}: held-out accuracy {built.after.accuracy:.3f} "

@@ -150,7 +150,8 @@ def pretrain(
             "kd" and "mlm"; see `bortkit.pretrain.batches.CacheSource`).
         corpus: with `cache`, the corpus the run is meant for: a cache built from another
             corpus is a `ValueError` (None: not checked).
-        output_dir: where checkpoints, `model/` and `result.json` go; None = in memory only.
+        output_dir: where checkpoints, `model/`, `mlm/` and `result.json` go; None = in memory
+            only.
         resume: continue from the newest checkpoint in `output_dir` (if any).
         progress: show a tqdm bar.
         callbacks: objects with optional `on_step_end(step, loss)` / `on_eval(step, MlmEval)`.
