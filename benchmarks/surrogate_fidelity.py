@@ -35,18 +35,17 @@ from bortkit.arch import ArchSpec
 from bortkit.data.corpus import build_corpus
 from bortkit.pretrain import teacher as teacher_lib
 from bortkit.pretrain import teacher_head
-from bortkit.pretrain.cache import CacheConfig, CacheSplit, teacher_cache
-from bortkit.pretrain.init import init_student
-from bortkit.pretrain.mlm import corpus_blocks, mask_batch
-from bortkit.pretrain.surrogate import (
-    SurrogateConfig,
+from bortkit.pretrain.cache import CacheConfig, teacher_cache
+from bortkit.pretrain.cache_arrays import CacheSplit
+from bortkit.pretrain.cached_kd import (
     cached_tensors,
-    default_teacher,
     heldout_metrics,
     student_logits,
-    surrogate_error,
     train_student,
 )
+from bortkit.pretrain.init import init_student
+from bortkit.pretrain.mlm import corpus_blocks, mask_batch
+from bortkit.pretrain.surrogate import SurrogateConfig, default_teacher, surrogate_error
 from bortkit.pretrain.teacher import TeacherConfig
 from bortkit.search.space import SearchSpace
 from bortkit.theta import Theta
@@ -108,7 +107,9 @@ def live_call(spec: ArchSpec, config: SurrogateConfig, *, cache: Any, teacher: A
     t0 = time.perf_counter()
     student = init_student(spec, outputs.vocab, init=config.init, seed=config.theta.seed,
                            pca=outputs.pca, freeze_embeddings=config.freeze_embeddings)
-    train_student(student, batch, config, device=device)
+    train_student(student, batch, steps=config.steps, theta=config.theta, device=device,
+                  w_kd=config.w_kd, w_mlm=config.w_mlm, temperature=config.temperature,
+                  grad_clip=config.grad_clip)
     heldout_metrics(student_logits(student), held, log_u)
     return time.perf_counter() - t0
 
@@ -120,7 +121,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=100, help="N, the FPTAS's budget")
     ap.add_argument("--factor", type=int, default=10, help="the long budget is factor × N")
     ap.add_argument("--inits", default="pca", help="comma-separated: pca, random, inherit")
-    ap.add_argument("--freeze", default="0", help="comma-separated freeze_embeddings: 0, 1")
+    ap.add_argument("--freeze", default="1", help="comma-separated freeze_embeddings: 1, 0")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -226,8 +227,9 @@ def main() -> int:
                             "total_speedup": sum(r["live_s"] for r in rows)
                             / sum(r["cached_s"] for r in rows)}
     built = teacher_lib.adapt_teacher(config=teacher_cfg, progress=False)  # cached: a load
-    state["teacher"] = {"key": teacher_cfg.key(), "config": teacher_cfg.to_dict(),
-                        "after": built.after.to_dict(), "path": built.path}
+    state.setdefault("teachers", {})[cache.key] = {  # per cache: the teacher it distils
+        "key": teacher_cfg.key(), "config": teacher_cfg.to_dict(),
+        "after": built.after.to_dict(), "path": built.path}
     state.setdefault("invocations", []).append(
         {"args": vars(args), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     state["created"] = time.time()
@@ -237,8 +239,9 @@ def main() -> int:
     print(f"cache {cache.key} ({cache.config.train_batches} × {cache.config.batch_size} train "
           f"sequences, top-{cache.config.top_k}); N={args.steps}, {args.factor}N, "
           f"{len(specs)} candidates, θ={theta.label}")
-    print("| init | freeze | error | ρ(N, 10N) | ρ(N, kl@10N) | e at N: min – max (sd) | "
-          "e at 10N: min – max | distinct | s/call at N |")
+    f = args.factor
+    print(f"| init | freeze | error | ρ(N, {f}N) | ρ(N, kl@{f}N) | e at N: min – max (sd) | "
+          f"e at {f}N: min – max | distinct | s/call at N |")
     print("|---|---|---|---|---|---|---|---|---|")
     for t in table:
         print(f"| {t['init']} | {t['freeze']} | {t['error']} | {t['rho']:.3f} | "

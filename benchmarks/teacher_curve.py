@@ -54,10 +54,10 @@ def main() -> None:
     ap.add_argument("--precision", default=default.precision, choices=("auto", "fp32", "bf16"))
     ap.add_argument("--train-word-embeddings", action="store_true",
                     help="train the input word embeddings too (default: frozen)")
-    ap.add_argument("--train-mask", type=float, default=None,
-                    help="masking rate in training (default: the evaluation's 0.15)")
-    ap.add_argument("--dropout", type=float, default=None,
-                    help="encoder dropout during the build (default: the checkpoint's)")
+    ap.add_argument("--train-mask", type=float, default=default.train_mlm_probability,
+                    help="masking rate in training (default: TeacherConfig's)")
+    ap.add_argument("--dropout", type=float, default=default.dropout,
+                    help="encoder dropout during the build (default: TeacherConfig's)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache (or reuse) the build")

@@ -93,7 +93,9 @@ def random_chunks(n_train: int, size: int, seed: int, r: int, more: bool) -> lis
 def sample_around(sampler: Any, space: Points, chunks: Sequence[np.ndarray],
                   config: AgoraConfig, seed: int, r: int, *, target: int | None = None) -> Added:
     """Run `sampler` (a `bortkit.agora.loop.Sampler`) around each chunk of source indices into
-    `space` in turn; stop once `target` points are accepted (then keep exactly `target`)."""
+    `space` in turn; stop once `target` points are accepted, then keep exactly `target`: the
+    first ones in the sampler's own order (a `MixedSampler` lists its mask-and-refill points
+    before its pool points)."""
     out = Added.empty(space)
     xs: list[Points] = []
     for k, chunk in enumerate(chunks):

@@ -38,19 +38,12 @@ SUBCOMMANDS = (arch, profile, data, teacher, fptas, optuna, pretrain, finetune, 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
 
 
-class UsageError(Exception):
-    """A bad flag or argument, caught by `main` and printed as one line (exit status 2)."""
-
-    def __init__(self, prog: str, message: str) -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the flag and the value, no usage dump."""
+    """argparse, but a usage error is one line naming the flag and the value (no usage dump);
+    the exit status stays argparse's 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(self.prog, message)
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,11 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as exc:
-        print(f"{exc.prog}: error: {exc} (see `{exc.prog} --help`)", file=sys.stderr)
-        return 2
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
@@ -95,4 +84,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["SUBCOMMANDS", "UsageError", "build_parser", "main"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]

@@ -33,9 +33,9 @@ import numpy as np
 
 from bortkit.data.corpus import Corpus
 from bortkit.pretrain.cache import CachedOutputs, TeacherCache, tokenizer_id
+from bortkit.pretrain.cached_kd import cached_tensors, heldout_metrics, stream_rows, student_logits
 from bortkit.pretrain.distill import output_vocab
 from bortkit.pretrain.mlm import MlmEval, evaluate_mlm, mask_batch
-from bortkit.pretrain.surrogate import cached_tensors, heldout_metrics, stream_rows, student_logits
 from bortkit.pretrain.teacher_head import evaluate_teacher, restricted_labels
 
 

@@ -34,8 +34,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +44,18 @@ import numpy as np
 from bortkit.data.corpus import Corpus, build_corpus
 from bortkit.pretrain import teacher as teacher_lib
 from bortkit.pretrain import teacher_head
+from bortkit.pretrain.cache_arrays import (
+    SPLIT_ARRAYS,
+    CacheSplit,
+    check_npy,
+    teacher_topk,
+    write_folder,
+)
 from bortkit.pretrain.init import EmbeddingPca, embedding_pca
-from bortkit.pretrain.mlm import corpus_blocks, mask_batch
+from bortkit.pretrain.mlm import corpus_blocks
 from bortkit.pretrain.vocab import Vocab
 from bortkit.records import (
     Record,
-    atomic_write_text,
     check_choice,
     check_float,
     check_int,
@@ -65,8 +69,6 @@ CACHE_VERSION = "1"
 META_NAME = "meta.json"
 VOCAB_NAME = "vocab.json"
 SPLITS = ("train", "heldout")
-_SPLIT_ARRAYS = ("input_ids", "attention_mask", "masked", "labels", "offsets", "topk_values",
-                 "topk_indices")
 _PCA_ARRAYS = ("components", "word", "position", "token_type")
 # CacheConfig fields that change the arrays (device and teacher do not: the teacher enters
 # through its key).
@@ -170,51 +172,6 @@ class TeacherCache(Record):
 
 
 @dataclass(frozen=True, eq=False)
-class CacheSplit:
-    """The rows of one split (numpy memmaps or torch tensors; not a `Record`).
-
-    Attributes:
-        input_ids: (n, seq) masked inputs.  attention_mask: (n, seq).
-        masked: (n, seq) bool, the positions the mask selected.
-        labels: (n, seq) restricted gold index, -100 where not masked or outside the Vocab.
-        offsets: (n + 1,) row r's masked positions are rows offsets[r] … offsets[r+1] − 1 of
-            the top-k arrays (row-major order of `masked`).
-        values, indices: (m, top_k) the teacher's top-k logits and their restricted indices.
-    """
-
-    input_ids: Any
-    attention_mask: Any
-    masked: Any
-    labels: Any
-    offsets: Any
-    values: Any
-    indices: Any
-
-    def __len__(self) -> int:
-        return int(self.input_ids.shape[0])
-
-    def rows(self, start: int, stop: int) -> CacheSplit:
-        """Rows start … stop − 1 with their top-k rows (contiguous, no copy)."""
-        lo, hi = int(self.offsets[start]), int(self.offsets[stop])
-        return CacheSplit(self.input_ids[start:stop], self.attention_mask[start:stop],
-                          self.masked[start:stop], self.labels[start:stop],
-                          self.offsets[start:stop + 1] - lo, self.values[lo:hi],
-                          self.indices[lo:hi])
-
-    def to(self, device: str) -> CacheSplit:
-        """Torch tensors on `device` (ids and indices as int64, values as float32)."""
-        import torch
-
-        def t(a: Any, dtype: Any) -> Any:
-            return torch.as_tensor(np.array(a)).to(device=device, dtype=dtype)
-
-        return CacheSplit(t(self.input_ids, torch.long), t(self.attention_mask, torch.long),
-                          t(self.masked, torch.bool), t(self.labels, torch.long),
-                          t(self.offsets, torch.long), t(self.values, torch.float32),
-                          t(self.indices, torch.long))
-
-
-@dataclass(frozen=True, eq=False)
 class CachedOutputs:
     """An opened cache: the meta record, the Vocab and the arrays (not a `Record`)."""
 
@@ -226,7 +183,7 @@ class CachedOutputs:
         """The "train" or "heldout" rows (numpy memmaps)."""
         check_choice("split", name, SPLITS)
         a = self.arrays
-        return CacheSplit(*(a[f"{name}.{x}"] for x in _SPLIT_ARRAYS))
+        return CacheSplit(*(a[f"{name}.{x}"] for x in SPLIT_ARRAYS))
 
     def unigram(self) -> np.ndarray:
         """The Vocab's unigram distribution (K,), as stored."""
@@ -267,29 +224,6 @@ def cache_key(config: CacheConfig, *, teacher_key: str, corpus_key: str, tokeniz
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _check_file(folder: Path, f: ArrayFile) -> str | None:
-    """Why a stored array is unusable, or None."""
-    path = folder / f"{f.name}.npy"
-    if not path.is_file():
-        return f"{path.name} is missing"
-    try:
-        with open(path, "rb") as fh:
-            fmt = np.lib.format
-            version = fmt.read_magic(fh)
-            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-            shape, _, dtype = read(fh)
-            header = fh.tell()
-    except (ValueError, OSError, SyntaxError) as exc:
-        return f"{path.name} has no valid header ({exc})"
-    if tuple(shape) != tuple(f.shape) or dtype.str != np.dtype(f.dtype).str:
-        return f"{path.name} holds {dtype} {tuple(shape)}, meta.json says {f.dtype} {f.shape}"
-    want = header + int(np.prod(f.shape, dtype=np.int64)) * dtype.itemsize
-    size = path.stat().st_size
-    if size != want:
-        return f"{path.name} has {size} bytes, {want} expected (truncated?)"
-    return None
-
-
 def _problem(folder: Path) -> str | None:
     """Why the cache in `folder` cannot be used as it is (None: it can)."""
     meta = folder / META_NAME
@@ -302,7 +236,7 @@ def _problem(folder: Path) -> str | None:
     if not (folder / VOCAB_NAME).is_file():
         return f"{folder / VOCAB_NAME} is missing"
     for f in cache.files:
-        why = _check_file(folder, f)
+        why = check_npy(folder / f"{f.name}.npy", f.shape, f.dtype)
         if why is not None:
             return why
     return None
@@ -321,51 +255,6 @@ def _check_provenance(folder: Path, cache: TeacherCache, want: dict[str, Any]) -
 
 # ---------------------------------------------------------------------------------------------
 # Building.
-def _topk_split(name: str, blocks: Any, cfg: CacheConfig, *, model: Any, tokenizer: Any,
-                lookup: Any, device: str, n_rows: int, seed: int) -> dict[str, np.ndarray]:
-    """Mask `n_rows` sequences of `blocks` and store the teacher's top-k at masked positions."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    if name == "train":  # a seeded permutation per pass over the blocks
-        order = torch.cat([torch.randperm(len(blocks), generator=gen)
-                           for _ in range(-(-n_rows // len(blocks)))])[:n_rows]
-    else:  # the first held-out blocks, in order
-        order = torch.arange(min(n_rows, len(blocks)))
-    ids, masks, labels, values, indices, counts = [], [], [], [], [], []
-    with torch.inference_mode():
-        for start in range(0, len(order), cfg.batch_size):
-            batch = blocks[order[start:start + cfg.batch_size]]
-            inputs, full = mask_batch(batch, tokenizer, mlm_probability=cfg.mlm_probability,
-                                      generator=gen)
-            masked = full != -100
-            attn = torch.ones_like(inputs)
-            logits = teacher_head.restricted_logits(model, inputs.to(device), attn.to(device),
-                                                   masked.to(device))  # (m, K)
-            top = logits.float().topk(cfg.top_k, dim=-1)
-            restricted = lookup[full.clamp(min=0)]
-            restricted[~masked | (restricted < 0)] = -100
-            ids.append(inputs)
-            masks.append(masked)
-            labels.append(restricted)
-            values.append(top.values.cpu())
-            indices.append(top.indices.cpu())
-            counts.append(masked.sum(dim=1))
-    offsets = np.concatenate([[0], np.cumsum(torch.cat(counts).numpy())]).astype(np.int64)
-    k = int(lookup.max()) + 1
-    idx_dtype = np.int16 if k < 2**15 else np.int32
-    input_ids = torch.cat(ids).numpy()
-    return {
-        f"{name}.input_ids": input_ids.astype(np.int32),
-        f"{name}.attention_mask": np.ones_like(input_ids, dtype=np.int8),
-        f"{name}.masked": torch.cat(masks).numpy(),
-        f"{name}.labels": torch.cat(labels).numpy().astype(np.int32),
-        f"{name}.offsets": offsets,
-        f"{name}.topk_values": torch.cat(values).numpy().astype(cfg.values_dtype),
-        f"{name}.topk_indices": torch.cat(indices).numpy().astype(idx_dtype),
-    }
-
-
 def _build(folder: Path, cfg: CacheConfig, *, model: Any, tokenizer: Any, corpus: Corpus,
            teacher_key: str, key: str) -> TeacherCache:
     import torch
@@ -387,9 +276,11 @@ def _build(folder: Path, cfg: CacheConfig, *, model: Any, tokenizer: Any, corpus
         for i, (name, src, rows) in enumerate((
                 ("train", blocks.train, cfg.train_batches * cfg.batch_size),
                 ("heldout", blocks.heldout, cfg.heldout_batches * cfg.batch_size))):
-            arrays.update(_topk_split(name, src, cfg, model=model, tokenizer=tokenizer,
-                                      lookup=lookup, device=device, n_rows=rows,
-                                      seed=cfg.mask_seed * len(SPLITS) + i))
+            arrays.update(teacher_topk(
+                name, src, model=model, tokenizer=tokenizer, lookup=lookup, device=device,
+                n_rows=rows, seed=cfg.mask_seed * len(SPLITS) + i, batch_size=cfg.batch_size,
+                mlm_probability=cfg.mlm_probability, top_k=cfg.top_k,
+                values_dtype=cfg.values_dtype))
     finally:
         model.train(was_training).to(old_device)
     pca = embedding_pca(model)
@@ -402,34 +293,14 @@ def _build(folder: Path, cfg: CacheConfig, *, model: Any, tokenizer: Any, corpus
                                 for n, a in sorted(arrays.items())),
         seconds=time.perf_counter() - start, device=device,
         pad_token_id=int(tokenizer.pad_token_id or 0))
-    _write(folder, meta, vocab, arrays)
+    write_folder(folder, arrays, {VOCAB_NAME: json.dumps(vocab.to_dict())},
+                 last=(META_NAME, json.dumps(meta.to_dict(), indent=2)),
+                 usable=lambda f: _problem(f) is None)
     logger.info("teacher cache %s: %d train + %d held-out sequences, %d masked positions, "
                 "built in %.1fs on %s", folder, arrays["train.input_ids"].shape[0],
                 arrays["heldout.input_ids"].shape[0], arrays["train.topk_values"].shape[0],
                 meta.seconds, device)
     return meta.replace(path=str(folder))
-
-
-def _write(folder: Path, meta: TeacherCache, vocab: Vocab, arrays: dict[str, np.ndarray]) -> None:
-    """Write into a temporary sibling folder, then rename it into place (replacing a bad one)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    tmp.chmod(0o755)  # mkdtemp makes 0700; a cache is shared like any folder
-    try:
-        for name, a in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(a))
-        atomic_write_text(tmp / VOCAB_NAME, json.dumps(vocab.to_dict()))
-        meta.save(tmp)  # meta.json last: a folder without it is never used
-        if folder.exists():  # a damaged cache: move it aside first (rename is atomic)
-            trash = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old."))
-            os.replace(folder, trash / "old")
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, folder)
-    except OSError:
-        if _problem(folder) is not None:  # another process won the race with a good cache
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def teacher_cache(
@@ -518,7 +389,6 @@ __all__ = [
     "SPLITS",
     "ArrayFile",
     "CacheConfig",
-    "CacheSplit",
     "CachedOutputs",
     "TeacherCache",
     "cache_key",

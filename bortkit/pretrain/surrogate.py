@@ -48,19 +48,19 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from bortkit.arch import ArchSpec
 from bortkit.data.corpus import Corpus
 from bortkit.pretrain import teacher as teacher_lib
-from bortkit.pretrain.cache import (
-    CacheConfig,
-    CachedOutputs,
-    CacheSplit,
-    TeacherCache,
-    teacher_cache,
+from bortkit.pretrain.cache import CacheConfig, CachedOutputs, TeacherCache, teacher_cache
+from bortkit.pretrain.cached_kd import (
+    cached_tensors,
+    heldout_metrics,
+    stream_rows,
+    student_logits,
+    train_student,
 )
-from bortkit.pretrain.distill import topk_kd_loss, topk_kl
 from bortkit.pretrain.init import INITS, init_student
 from bortkit.records import (
     Record,
@@ -179,154 +179,6 @@ def default_teacher(config: teacher_lib.TeacherConfig) -> Any:
     return teacher_lib.load_teacher(config)[0]
 
 
-@functools.lru_cache(maxsize=8)
-def cached_tensors(outputs: CachedOutputs, device: str) -> tuple[CacheSplit, CacheSplit, Any]:
-    """The train and held-out splits and the log unigram as tensors on `device`."""
-    import torch
-
-    log_u = torch.log(torch.as_tensor(outputs.unigram(), dtype=torch.float32)).to(device)
-    return outputs.split("train").to(device), outputs.split("heldout").to(device), log_u
-
-
-def stream_rows(split: CacheSplit, start: int, n: int) -> CacheSplit:
-    """Rows start … start + n − 1 of `split`, wrapping around after its last row."""
-    import torch
-
-    total = len(split)
-    start %= total
-    if start + n <= total:
-        return split.rows(start, start + n)
-    parts = [split.rows(start, total)]
-    left = n - (total - start)
-    while left > 0:
-        take = min(left, total)
-        parts.append(split.rows(0, take))
-        left -= take
-    offsets, base = [parts[0].offsets], parts[0].offsets[-1]
-    for p in parts[1:]:
-        offsets.append(p.offsets[1:] + base)
-        base = base + p.offsets[-1]
-    cat = torch.cat
-    return CacheSplit(cat([p.input_ids for p in parts]), cat([p.attention_mask for p in parts]),
-                      cat([p.masked for p in parts]), cat([p.labels for p in parts]),
-                      cat(offsets), cat([p.values for p in parts]),
-                      cat([p.indices for p in parts]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Training and evaluation.
-def student_logits(model: Any) -> Callable[[Any, Any, Any], Any]:
-    """`(input_ids, attention_mask, masked) -> (n_masked, K)` logits of a restricted student."""
-    def logits(input_ids: Any, attention_mask: Any, masked: Any) -> Any:
-        hidden = model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return model.cls(hidden[masked])
-
-    return logits
-
-
-@dataclass(frozen=True)
-class HeldoutMetrics(Record):
-    """Held-out metrics of a predictor against the cached teacher (see the module doc)."""
-
-    kl: float
-    kl_nats: float
-    accuracy: float
-    loss: float
-    n_positions: int
-    n_scored: int
-
-
-def heldout_metrics(logits_fn: Callable[[Any, Any, Any], Any], heldout: CacheSplit,
-                    log_unigram: Any, *, chunk: int = 64) -> HeldoutMetrics:
-    """Normalised KL, accuracy and loss of `logits_fn` on the held-out rows (tensors).
-
-    Args:
-        logits_fn: `(input_ids, attention_mask, masked) -> (n_masked, K)` logits.
-        heldout: the held-out `CacheSplit` as tensors on the predictor's device.
-        log_unigram: (K,) log of the unigram distribution (the normaliser's predictor).
-        chunk: rows per forward pass.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    kl_s = kl_u = ce = 0.0
-    correct = scored = positions = 0
-    with torch.inference_mode():
-        for start in range(0, len(heldout), chunk):
-            b = heldout.rows(start, min(start + chunk, len(heldout)))
-            z = logits_fn(b.input_ids, b.attention_mask, b.masked).float()  # (m, K)
-            if z.shape[0] == 0:
-                continue
-            kl_s += float(topk_kl(z, b.values, b.indices).sum())
-            kl_u += float(topk_kl(log_unigram.expand_as(z), b.values, b.indices).sum())
-            positions += int(z.shape[0])
-            gold = b.labels[b.masked]
-            keep = gold != -100
-            if bool(keep.any()):
-                ce += float(F.cross_entropy(z[keep], gold[keep], reduction="sum"))
-                correct += int((z[keep].argmax(-1) == gold[keep]).sum())
-                scored += int(keep.sum())
-    if positions == 0 or kl_u <= 0:
-        raise ValueError("heldout_metrics: no masked held-out position (or a teacher equal to "
-                         "the unigram predictor); build a larger cache")
-    return HeldoutMetrics(kl=kl_s / kl_u, kl_nats=kl_s / positions,
-                          accuracy=correct / scored if scored else float("nan"),
-                          loss=ce / scored if scored else float("nan"), n_positions=positions,
-                          n_scored=scored)
-
-
-def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
-
-
-def train_student(student: Any, batches: Callable[[int], CacheSplit], config: SurrogateConfig,
-                  *, device: str) -> list[float]:
-    """`config.steps` AdamW steps (linear warm-up, then linear decay) on `batches(step)`.
-
-    Args:
-        student: a restricted-head `BertForMaskedLM` (trained in place, on `device`).
-        batches: the batch of each step, as tensors on `device` (e.g. `stream_rows` of the
-            cached stream).
-        config: steps, θ, loss weights, gradient clipping.
-        device: where the student runs.
-
-    Returns:
-        The training loss of every step.
-    """
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
-    th = config.theta
-    student.to(device).train()
-    opt = torch.optim.AdamW(_param_groups(student, th.weight_decay), lr=th.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(th.warmup_ratio * config.steps),
-                                            config.steps)
-    params = [p for p in student.parameters() if p.requires_grad]
-    logits_of = student_logits(student)
-    losses = []
-    with torch.random.fork_rng(devices=[device] if device.startswith("cuda") else []):
-        torch.manual_seed(th.seed)  # dropout
-        for step in range(config.steps):
-            b = batches(step)
-            z = logits_of(b.input_ids, b.attention_mask, b.masked)
-            parts = topk_kd_loss(z, b.values, b.indices, b.labels[b.masked], w_mlm=config.w_mlm,
-                                 w_kd=config.w_kd, temperature=config.temperature)
-            parts.total.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(float(parts.total.detach()))
-    student.eval()
-    return losses
-
-
 def surrogate_error(
     spec: ArchSpec,
     config: SurrogateConfig | None = None,
@@ -379,7 +231,9 @@ def surrogate_error(
                            pca=outputs.pca, teacher=teacher,
                            freeze_embeddings=config.freeze_embeddings,
                            pad_token_id=outputs.meta.pad_token_id)
-    train_student(student, lambda step: stream_rows(train, step * b, b), config, device=device)
+    train_student(student, lambda step: stream_rows(train, step * b, b), steps=config.steps,
+                  theta=config.theta, device=device, w_kd=config.w_kd, w_mlm=config.w_mlm,
+                  temperature=config.temperature, grad_clip=config.grad_clip)
     m = heldout_metrics(student_logits(student), heldout, log_u)
     seconds = time.perf_counter() - t0
     error = m.kl if config.error == "kl" else 1.0 - m.accuracy
@@ -459,16 +313,10 @@ class SurrogateEvaluator:
 
 __all__ = [
     "ERRORS",
-    "HeldoutMetrics",
     "SurrogateConfig",
     "SurrogateEvaluator",
     "SurrogateResult",
-    "cached_tensors",
     "default_cache",
     "default_teacher",
-    "heldout_metrics",
-    "stream_rows",
-    "student_logits",
     "surrogate_error",
-    "train_student",
 ]

@@ -14,12 +14,11 @@ import torch
 from bortkit.arch import ArchSpec
 from bortkit.pretrain import surrogate
 from bortkit.pretrain.cache import CacheConfig, teacher_cache
+from bortkit.pretrain.cached_kd import cached_tensors, heldout_metrics, stream_rows
 from bortkit.pretrain.surrogate import (
     SurrogateConfig,
     SurrogateEvaluator,
     SurrogateResult,
-    heldout_metrics,
-    stream_rows,
     surrogate_error,
 )
 from bortkit.pretrain.teacher import TeacherConfig
@@ -70,7 +69,7 @@ def test_every_init_trains(cache, teacher, init):
 
 
 def test_kl_error_is_zero_for_the_teacher_and_one_for_unigram(cache):
-    _, held, log_u = surrogate.cached_tensors(cache, "cpu")
+    _, held, log_u = cached_tensors(cache, "cpu")
     k = int(log_u.shape[0])
     seen = [0]  # masked positions already scored: heldout_metrics walks the rows in order
 
@@ -91,7 +90,7 @@ def test_kl_error_is_zero_for_the_teacher_and_one_for_unigram(cache):
 
 
 def test_stream_wraps_around(cache):
-    train, _, _ = surrogate.cached_tensors(cache, "cpu")
+    train, _, _ = cached_tensors(cache, "cpu")
     n = len(train)
     b = stream_rows(train, n - 2, 5)  # 2 rows at the end, then 3 from the start
     assert torch.equal(b.input_ids, torch.cat([train.input_ids[n - 2:], train.input_ids[:3]]))

@@ -256,7 +256,7 @@ def test_config_key_tracks_weight_settings():
     assert base.key() == TeacherConfig().key()
     for change in ({"head_lr": 1e-4}, {"body_lr": 1e-5}, {"head_only_steps": 0},
                    {"vocab_size_kept": 4096}, {"corpus_key": "x"}, {"precision": "fp32"},
-                   {"dropout": None}, {"train_mlm_probability": None}):
+                   {"dropout": 0.0}, {"train_mlm_probability": 0.3}):
         assert TeacherConfig(**change).key() != base.key(), change
     for same in ({"eval_every": 7}, {"checkpoint_every": 3}, {"device": "cpu"}):
         assert TeacherConfig(**same).key() == base.key(), same  # not the weights

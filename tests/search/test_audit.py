@@ -183,8 +183,9 @@ def test_cli_is_quiet_when_the_audit_is_clean(tmp_path, capsys):
 def test_cli_invalid_audit_fraction_is_one_line_exit_2(tmp_path, capsys):
     from bortkit.cli import main
 
-    rc = main(["fptas", "--space", "tiny", "--audit-fraction", "2", "--evaluator", "synthetic",
-               "--out", str(tmp_path)])
-    assert rc == 2
+    with pytest.raises(SystemExit) as info:
+        main(["fptas", "--space", "tiny", "--audit-fraction", "2", "--evaluator", "synthetic",
+              "--out", str(tmp_path)])
+    assert info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --audit-fraction: must lie in [0, 1], got '2'" in err and err.count("\n") == 1

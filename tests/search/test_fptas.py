@@ -299,9 +299,10 @@ def test_cli_writes_the_result_that_load_result_reads(tmp_path, capsys):
 def test_cli_invalid_epsilon_is_one_line_exit_2(tmp_path, capsys):
     from bortkit.cli import main
 
-    rc = main(["fptas", "--space", "tiny", "--epsilon", "1.5", "--evaluator", "synthetic",
-               "--out", str(tmp_path)])
-    assert rc == 2
+    with pytest.raises(SystemExit) as info:
+        main(["fptas", "--space", "tiny", "--epsilon", "1.5", "--evaluator", "synthetic",
+              "--out", str(tmp_path)])
+    assert info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --epsilon: must lie in (0, 1), got '1.5'" in err and err.count("\n") == 1
 

@@ -192,6 +192,6 @@ def test_fptas_cli_bad_storage_fails_before_training(tmp_path, capsys):
 
     code = main(["fptas", "--space", "tiny", "--evaluator", "synthetic", "--out",
                  str(tmp_path / "run"), "--optuna-storage", "nosuchdialect://x"])
-    assert code == 2
+    assert code == 2  # a bad URL is a user error from the command itself, not from argparse
     assert "nosuchdialect://x" in capsys.readouterr().err
     assert not (tmp_path / "run" / "fptas_result.json").exists()
