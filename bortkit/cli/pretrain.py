@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--teacher", default="default",
                    help="'default' (bortkit.pretrain.teacher.load_teacher), 'smoke', or a "
                    "model folder")
+    p.add_argument("--teacher-steps", type=types.positive_int, default=None,
+                   help="steps of the built-in teacher's one-off MLM build (default: "
+                        "TeacherConfig's; fewer is quicker and weaker, cached separately)")
     p.add_argument("--corpus-file", default=None,
                    help="plain-text corpus (paragraphs split by blank lines; the last 10%% are "
                    "held out) instead of the builtin corpus")
@@ -70,9 +73,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _teacher(name: str, objective: str) -> tuple[Any, Any]:
+def _teacher_config(name: str, steps: int | None) -> TeacherConfig:
+    """The built-in teacher's config: smoke or default, with --teacher-steps if given."""
+    config = TeacherConfig.smoke() if name == "smoke" else TeacherConfig()
+    if steps is None:
+        return config
+    # The head-only warm-up is part of the steps: keep it shorter than the whole build.
+    return config.replace(steps=steps, head_only_steps=min(config.head_only_steps, steps - 1))
+
+
+def _teacher(name: str, objective: str, steps: int | None = None) -> tuple[Any, Any]:
     if name in ("default", "smoke"):
-        return load_teacher(TeacherConfig.smoke() if name == "smoke" else TeacherConfig())
+        return load_teacher(_teacher_config(name, steps))
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"--teacher {name!r}: not 'default', 'smoke' or a model folder")
@@ -111,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         eval_blocks=args.eval_blocks, init=args.init or "random")
     if args.objective == "kd" and args.teacher in ("default", "smoke"):
         # KD from the built-in teacher reads its outputs from the teacher cache (built once)
-        tc = TeacherConfig.smoke() if args.teacher == "smoke" else TeacherConfig()
+        tc = _teacher_config(args.teacher, args.teacher_steps)
         corpus = _corpus(args.corpus_file) if args.corpus_file else None
         cache = teacher_cache(CacheConfig(seq_len=cfg.seq_len, teacher=tc), corpus=corpus)
         res = pretrain(spec, cfg.replace(init=args.init or "pca"), tokenizer=load_tokenizer(),
@@ -125,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     if args.objective == "mlm" and args.teacher in ("default", "smoke"):
         teacher, tokenizer = None, load_tokenizer()
     else:
-        teacher, tokenizer = _teacher(args.teacher, args.objective)
+        teacher, tokenizer = _teacher(args.teacher, args.objective, args.teacher_steps)
     blocks = corpus_blocks(_corpus(args.corpus_file), tokenizer, seq_len=cfg.seq_len,
                            max_train_blocks=cfg.max_train_blocks,
                            max_heldout_blocks=cfg.eval_blocks, max_chars=cfg.max_chars)

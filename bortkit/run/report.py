@@ -111,7 +111,10 @@ def collect(run_root: str | Path) -> list[StepReport]:
     steps = []
     for folder in sorted(p for p in root.iterdir() if (p / "run.json").is_file()):
         run = json.loads((folder / "run.json").read_text())
-        exported = _export_notebook(Path(run.get("executed", "")))
+        executed = Path(run.get("executed", ""))
+        if not executed.is_relative_to(folder.resolve()) and (folder / executed.name).is_file():
+            executed = folder / executed.name  # the run folder was moved or copied
+        exported = _export_notebook(executed)
         figures = tuple(
             str(p.relative_to(root))
             for p in sorted(folder.rglob("*.html"))
@@ -127,7 +130,8 @@ def collect(run_root: str | Path) -> list[StepReport]:
                 ok=bool(run.get("ok")),
                 seconds=float(run.get("seconds", 0.0)),
                 error=str(run.get("error", "")),
-                notebook_html=str(exported.relative_to(root)) if exported else None,
+                notebook_html=(str(exported.resolve().relative_to(root.resolve())) if exported
+                               else None),
                 figures=figures,
                 headline=headline,
             )

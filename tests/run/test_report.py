@@ -5,6 +5,7 @@ headless Chromium (screenshot to a temp dir; docs/img/report.png only with BORTK
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -168,29 +169,36 @@ def test_index_page_renders_in_headless_chromium(run_root, monkeypatch, tmp_path
     shot = tmp_path / "report.png"
     if os.environ.get("BORTKIT_REPORT_SHOT"):  # keep a copy to look at (never in the tree)
         shot = Path(os.environ["BORTKIT_REPORT_SHOT"])
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.goto(index.as_uri())
-            page.wait_for_selector("table.miniature")
-            rows = page.locator("table.miniature tr").count()
-            frames = page.locator("figure iframe").count()
-            lead = page.locator("p.lead").inner_text()
-            drawn = 0
-            for k in range(frames):  # each inline figure is drawn by plotly.js (offline)
-                plot = page.frame_locator(f"figure:nth-of-type({k + 1}) iframe").locator(
-                    ".js-plotly-plot .main-svg").first
-                plot.wait_for(timeout=30_000)
-                drawn += 1
-            # the whole page in one viewport: Chromium does not paint off-screen iframes into a
-            # full-page capture
-            height = page.evaluate("document.documentElement.scrollHeight")
-            page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height)})
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(shot))
-        finally:
-            browser.close()
+    def render() -> tuple[int, int, str, int]:
+        # In its own thread: the browser tier's session-wide Playwright keeps an asyncio loop
+        # running in the main thread, and the sync API refuses to start inside a running loop.
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(index.as_uri())
+                page.wait_for_selector("table.miniature")
+                rows = page.locator("table.miniature tr").count()
+                frames = page.locator("figure iframe").count()
+                lead = page.locator("p.lead").inner_text()
+                drawn = 0
+                for k in range(frames):  # each inline figure is drawn by plotly.js (offline)
+                    plot = page.frame_locator(f"figure:nth-of-type({k + 1}) iframe").locator(
+                        ".js-plotly-plot .main-svg").first
+                    plot.wait_for(timeout=30_000)
+                    drawn += 1
+                # the whole page in one viewport: Chromium does not paint off-screen iframes into a
+                # full-page capture
+                height = page.evaluate("document.documentElement.scrollHeight")
+                page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height)})
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(shot))
+            finally:
+                browser.close()
+        return rows, frames, lead, drawn
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        rows, frames, lead, drawn = pool.submit(render).result()
     assert rows >= 3 and frames >= 3 and lead.startswith("Bort in miniature")
     assert drawn == frames, "every inline figure must be drawn by plotly.js"
     assert shot.is_file() and shot.stat().st_size > 10_000
