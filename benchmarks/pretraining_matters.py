@@ -228,10 +228,11 @@ def main() -> None:
             record = old
     rows: list[dict[str, Any]] = list(record.get("runs", []))
     done = {(r["model"], r["task"], r["seed"]) for r in rows}
+    record.setdefault("date", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    record.setdefault("uptime_start", _uptime())
     record.update({
         "command": " ".join([Path(sys.executable).name, *sys.argv]), "args": run_args,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "uptime_start": _uptime(), "shape": args.shape,
+        "shape": args.shape,
         "params": {"total": count_params(parse_spec(args.shape)).total,
                    "effective": count_params(parse_spec(args.shape)).effective}})
     start = time.perf_counter()
@@ -240,8 +241,10 @@ def main() -> None:
                else None if args.cache_dir else adapt_teacher(config=_teacher_config(args),
                                                               progress=False))
     cache = _open_cache(args)
-    record["teacher"] = {"cache": cache.key, "cache_dir": cache.path,
-                         "config": cache.config.teacher.to_dict()}
+    # the teacher's settings as the cache recorded them (raw: a TeacherConfig field added
+    # since would read back as today's default, not as what built this teacher)
+    raw = load_json(Path(cache.path) / "meta.json")["config"]["teacher"]
+    record["teacher"] = {"cache": cache.key, "cache_dir": cache.path, "config": raw}
     if teacher is not None:
         record["teacher"].update(build_accuracy=teacher.after.accuracy,
                                  history=[(p.step, p.accuracy) for p in teacher.history])

@@ -181,10 +181,10 @@ def main() -> int:
                          init, freeze, steps, r.kl, r.accuracy, r.seconds)
             save()
 
-    # rows of earlier invocations (other inits) on the same cache and θ are kept
-    old = state.get("table", [])
-    table = [t for t in old if t.get("settings") == settings
-             and (t["init"], t["freeze"]) not in set(itertools.product(inits, freezes))]
+    # rows of earlier invocations (other inits, other caches or θ) are kept
+    redone = set(itertools.product(inits, freezes))
+    table = [t for t in state.get("table", [])
+             if t.get("settings") != settings or (t["init"], t["freeze"]) not in redone]
     for init, freeze in itertools.product(inits, freezes):
         def get(steps: int, field: str, _i: str = init, _f: bool = freeze) -> list[float]:
             rows = [done[row_key(s, _i, _f, steps, settings)] for s in specs]
@@ -243,7 +243,7 @@ def main() -> int:
     print(f"| init | freeze | error | ρ(N, {f}N) | ρ(N, kl@{f}N) | e at N: min – max (sd) | "
           f"e at {f}N: min – max | distinct | s/call at N |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for t in table:
+    for t in (t for t in table if t.get("settings") == settings):
         print(f"| {t['init']} | {t['freeze']} | {t['error']} | {t['rho']:.3f} | "
               f"{t['rho_vs_long_kl']:.3f} | {t['e_min']:.3f} – {t['e_max']:.3f} "
               f"({t['e_sd']:.3f}) | {t['e_long_min']:.3f} – {t['e_long_max']:.3f} | "

@@ -61,7 +61,7 @@ _SCHEDULERS = {"linear": "linear", "constant": "constant_with_warmup"}
 # parameters); an extracted student (<= 5 M) needs a ~10x larger learning rate and more epochs.
 SMALL_MODEL = 5_000_000  # effective (non-embedding) parameters
 SMALL_LR_SCALE = 10.0
-SMALL_LR_MAX = 2e-3
+SMALL_LR_MAX = 1e-3
 SMALL_MIN_EPOCHS = 6
 
 

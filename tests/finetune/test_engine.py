@@ -189,3 +189,20 @@ def test_cli_missing_model_is_a_user_error(tmp_path, capsys):
     rc = main(["finetune", "--task", "sms", "--model", str(tmp_path / "nope"),
                "--out", str(tmp_path / "out")])
     assert rc == 2 and "no config.json" in capsys.readouterr().err
+
+
+def test_recipe_sizes_theta_and_epochs_by_model(tiny, tmp_path):
+    from bortkit.finetune.engine import SMALL_LR_MAX, SMALL_MIN_EPOCHS, effective_params, recipe
+    from bortkit.theta import theta_grid
+
+    thetas, config = recipe(tiny, theta_grid("lr"), FinetuneConfig(epochs=3))
+    assert [t.lr for t in thetas] == [SMALL_LR_MAX, 5e-4]  # 2e-3 capped, a duplicate dropped
+    assert config.epochs == SMALL_MIN_EPOCHS
+    assert recipe(tiny, theta_grid("lr"), FinetuneConfig(epochs=9))[1].epochs == 9
+    big = tiny.replace(num_hidden_layers=12, hidden_size=512, intermediate_size=2048,
+                       num_attention_heads=8)
+    assert effective_params(big) > 5_000_000
+    assert recipe(big, theta_grid("lr"), FinetuneConfig()) == (theta_grid("lr"),
+                                                               FinetuneConfig())
+    big.to_bert_config().save_pretrained(tmp_path / "model")  # a saved folder is read too
+    assert effective_params(tmp_path) == effective_params(big)

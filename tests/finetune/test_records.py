@@ -37,6 +37,8 @@ def test_config_defaults_and_smoke():
     (dict(epochs=0), "epochs"), (dict(patience=0), "patience"), (dict(metric="auc"), "metric"),
     (dict(max_length=4), "max_length"), (dict(threads=0), "threads"),
     (dict(eval_batch_size=0), "eval_batch_size"), (dict(epochs=1.5), "epochs"),
+    (dict(pooling="max"), "pooling"), (dict(schedule="cosine"), "schedule"),
+    (dict(device="tpu"), "device"),
 ])
 def test_config_validation(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=f"FinetuneConfig.{match}"):

@@ -48,3 +48,15 @@ def test_comparison_and_curves():
     fig = fp.curves_figure({"a": runs["a"]})
     assert len(fig.data) == 3
     assert list(fig.data[2].y) == list(runs["a"].series("val_accuracy")[1])
+
+
+def test_comparison_table_one_row_per_model_best_highlighted():
+    results = {"student": _fake(0, 0.6), "minilm": _fake(1, 0.8)}
+    info = fp.comparison_table_info(results)
+    assert [row[0] for row in info.rows] == ["student", "minilm"] and info.best == 1
+    assert info.columns == fp.COMPARISON_COLUMNS and len(info.rows[0]) == len(info.columns)
+    assert info.rows[0][2] == "1/2"  # best epoch / epochs run
+    fig = fp.comparison_table_figure(results)
+    assert list(fig.data[0].cells.values[0]) == ["student", "minilm"]
+    with pytest.raises(ValueError, match="no results"):
+        fp.comparison_table_info({})

@@ -296,3 +296,25 @@ def test_training_figure_record():
     assert fig.layout.yaxis2.title.text == training.LABELS["eval_error"]
     with pytest.raises(ValueError, match="metric"):
         training.curves_info({"KD": a}, metrics=("nope",))
+
+
+def test_teacher_series_and_pretrain_table():
+    from bortkit.pretrain.teacher import TeacherConfig, TeacherResult
+    from bortkit.pretrain.teacher_head import TeacherEval
+
+    history = (TeacherEval(0.1, 6.0, 100, 0.9, step=0), TeacherEval(0.3, 4.0, 100, 0.9, step=50))
+    teacher = TeacherResult(TeacherConfig.smoke(), history[0], history[1], 1.0, 10, 2, 50, 0.9,
+                            history)
+    series = training.teacher_series(teacher)
+    assert series["eval_accuracy"] == ((0, 50), (0.1, 0.3))
+    assert series["eval_loss"] == ((0, 50), (6.0, 4.0))
+    curve = pt.LearningCurve().add_step(1, 2.0, 2.0, 0.0, 0.1)
+    curve = curve.add_eval(1, mlm.MlmEval(0.2, 5.0, 10), 0.8)
+    res = pt.PretrainResult(pt.PretrainConfig(objective="mlm"), curve, mlm.MlmEval(0.2, 5.0, 10),
+                            2.0, 1, 3.0, 7)
+    info = training.pretrain_table_info({"mlm-pca": res}, teacher_accuracy=0.32)
+    assert info.rows[0] == ("mlm-pca", "mlm", "pca", "1", "0.200", "0.800", "5.000", "3")
+    assert info.rows[-1][0] == "teacher" and info.rows[-1][4] == "0.320"
+    assert curve.series("eval_kl") == ((1,), (0.8,))
+    fig = training.pretrain_table_figure({"mlm-pca": res})
+    assert len(fig.data[0].cells.values[0]) == 1
