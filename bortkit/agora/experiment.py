@@ -147,6 +147,11 @@ class TextAgoraConfig(Record):
             smoke["select_fraction"] = 0.0  # it predicts only its own dev split
         return cls(**{**smoke, **changes})
 
+    def with_device(self, device: str) -> TextAgoraConfig:
+        """This config with both learners (student, finetune) training on `device`."""
+        return self.replace(student=self.student.replace(device=device),
+                            finetune=self.finetune.replace(device=device))
+
 
 @dataclass(frozen=True)
 class TextRun(Record):

@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", type=types.nonnegative_int, default=None)
     p.add_argument("--seed", type=types.seed, default=0)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, same code path")
+    types.add_device(p, help_text="where the text learners train: " + types.DEVICE_HELP
+                     + " (the torus toy runs on numpy)")
     p.add_argument("--projection", default="pca", choices=("umap", "pca"),
                    help="2-D projection for rounds.html (umap is slower: numba JIT)")
     p.add_argument("--out", default="artifacts/agora", type=types.nonempty,
@@ -77,6 +79,7 @@ def _given(**options: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    device = types.require_device(args.device)
     agora_changes = _given(samples_per_mistake=args.samples_per_mistake,
                            band=None if args.band is None else tuple(args.band),
                            prune=args.prune, replay=args.replay)
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                      labeller_dir=args.labeller_dir, train_size=args.train_size,
                      labeller_size=args.labeller_size, n_thetas=args.thetas,
                      sampler=args.sampler, select_fraction=select,
-                     control=args.control or None))
+                     control=args.control or None)).with_device(device)
         embedder = embed.SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
         # finished rounds are kept in OUT/rounds: rerunning the same command resumes there
         record = run_agora(args.task, config, seed=args.seed, embedder=embedder, progress=False,

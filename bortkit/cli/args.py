@@ -17,6 +17,9 @@ import argparse
 from typing import Any, Callable
 
 from bortkit.run import params
+from bortkit.utils import resolve_device
+
+DEVICE_HELP = "auto (CUDA when present), cpu or cuda"
 
 
 def typed(rule: params.Rule, name: str, *, parse: Callable[[str], Any] = str) -> Callable[
@@ -77,7 +80,25 @@ task = typed(params.task, "task")
 space = typed(params.space, "space")
 
 
+def add_device(parser: argparse.ArgumentParser, *, help_text: str = DEVICE_HELP) -> None:
+    """The shared ``--device auto|cpu|cuda`` flag of every command that trains or profiles."""
+    parser.add_argument("--device", type=device, default="auto", help=help_text)
+
+
+def require_device(name: str) -> str:
+    """`name`, once a GPU it asks for is known to be visible (call it first in a command).
+
+    The flag's type checks only the spelling; this fails before any work, with
+    `resolve_device`'s one-line ``ValueError`` (the CLI prints it and exits 2).
+    """
+    if name.startswith("cuda"):  # "auto" and "cpu" never fail: no need to import torch
+        resolve_device(name)
+    return name
+
+
 __all__ = [
+    "DEVICE_HELP",
+    "add_device",
     "arch_or_folder",
     "arch_spec",
     "cosine",
@@ -92,6 +113,7 @@ __all__ = [
     "positive_int",
     "presets",
     "probability",
+    "require_device",
     "seed",
     "seq_len",
     "size",

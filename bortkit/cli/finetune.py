@@ -69,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1", "mcc"))
     p.add_argument("--threads", type=types.nonnegative_int, default=0,
                    help="torch threads (0 = torch default)")
+    types.add_device(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    device = types.require_device(args.device)
     source: Any
     if args.spec:
         source = parse_spec(args.spec)
@@ -94,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     out = artifacts.run_dir(args.out)
     config = FinetuneConfig(epochs=args.epochs, max_length=args.max_length,
                             patience=args.patience, metric=args.metric,
-                            threads=args.threads or None)
+                            threads=args.threads or None, device=device)
     progress = not args.no_progress
     if args.theta:
         results = run_grid(source, task, theta_grid(args.theta), config=config,

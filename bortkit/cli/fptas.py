@@ -98,12 +98,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "shape (it fails; the audit should say so)",
     )
     p.add_argument("--smoke", action="store_true", help="smoke-sized teacher for the surrogate")
-    p.add_argument(
-        "--device",
-        type=types.device,
-        default="auto",
-        help="where the surrogate trains: auto (CUDA when present), cpu or cuda",
-    )
+    types.add_device(p, help_text="where the surrogate trains: " + types.DEVICE_HELP)
+    p.add_argument("--keep-weights", type=types.nonempty, default=None, metavar="DIR",
+                   help="keep each trained candidate's weights here as a loadable HF folder "
+                        "(surrogate only; the explorer exports them)")
+    p.add_argument("--keep-max-mb", type=types.positive_float, default=500.0,
+                   help="disk bound on --keep-weights, in MB: past it no more are kept "
+                        "(nothing is deleted)")
     p.add_argument(
         "--store",
         type=types.nonempty,
@@ -134,11 +135,20 @@ def build_evaluator(
     smoke: bool,
     surface: str = "size",
     device: str = "auto",
+    keep_weights: str = "",
+    keep_max_mb: float = 500.0,
 ) -> Evaluator:
-    """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length."""
+    """The evaluator a CLI/benchmark run uses, sized by the run's |B| and sequence length.
+
+    `keep_weights` (a folder; "" off) keeps each trained candidate's weights: surrogate only.
+    """
     if name == "synthetic":
+        if keep_weights:
+            raise ValueError("--keep-weights needs --evaluator surrogate (the synthetic "
+                             "evaluator trains no model)")
         return SyntheticEvaluator(surface=surface)
-    return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke, device=device)
+    return SurrogateEvaluator(batch_size=batch_size, seq_len=seq_len, smoke=smoke, device=device,
+                              keep_weights=keep_weights, keep_max_mb=keep_max_mb)
 
 
 def _measured_latency(space: SearchSpace, args: argparse.Namespace) -> tuple:
@@ -150,6 +160,7 @@ def _measured_latency(space: SearchSpace, args: argparse.Namespace) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
+    types.require_device(args.device)  # a missing GPU fails before any training too
     if args.optuna_storage:  # a bad URL fails before any training
         optuna_study.check_storage(args.optuna_storage, create_folder=True)
     space = SearchSpace.named(args.space)
@@ -176,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
         smoke=args.smoke,
         surface=args.surface,
         device=args.device,
+        keep_weights=args.keep_weights or "",
+        keep_max_mb=args.keep_max_mb,
     )
     out = artifacts.run_dir(args.out)
     store = open_store(args.store)
@@ -212,6 +225,10 @@ def run(args: argparse.Namespace) -> int:
         f"max {spread.max:.4f}"
     )
     print(f"wrote {out / 'fptas_result.json'} and {out / 'candidates.csv'}")
+    if args.keep_weights:
+        n_kept = sum(bool(c.checkpoint) for c in result.trained)
+        print(f"kept the weights of {n_kept}/{result.n_trained} trained candidates in "
+              f"{args.keep_weights}")
     print(result.audit.report())
     if result.audit.warning:
         print(f"WARNING: {result.audit.warning}", file=sys.stderr)

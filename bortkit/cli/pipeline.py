@@ -22,17 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stamp", default=None, type=types.nonempty,
                    help="resume (or name) the run runs/<stamp>/")
     p.add_argument("--only", default=None, help="comma-separated notebook stems to run")
+    types.add_device(p, help_text="every notebook's device parameter: " + types.DEVICE_HELP)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    device = types.require_device(args.device)
     only = tuple(s.strip() for s in args.only.split(",")) if args.only else None
 
     def announce(k: int, n: int, step: pipeline.Step) -> None:
         print(f"[{k + 1}/{n}] {step.notebook} ...", file=sys.stderr, flush=True)
 
     result = pipeline.run_pipeline(args.profile, runs_root=args.runs_root, stamp=args.stamp,
-                                   only=only, on_step=announce)
+                                   only=only, on_step=announce, device=device)
     for r in result.runs:
         status = "skipped (done)" if r.skipped else ("ok" if r.ok else f"FAILED: {r.error}")
         print(f"{r.notebook:<14} {r.seconds:7.0f} s  {status}")

@@ -69,22 +69,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "held out) instead of the builtin corpus")
     p.add_argument("--threads", type=types.nonnegative_int, default=0,
                    help="torch threads (0 = torch default)")
+    types.add_device(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
-def _teacher_config(name: str, steps: int | None) -> TeacherConfig:
+def _teacher_config(name: str, steps: int | None, device: str = "auto") -> TeacherConfig:
     """The built-in teacher's config: smoke or default, with --teacher-steps if given."""
-    config = TeacherConfig.smoke() if name == "smoke" else TeacherConfig()
+    # device is not part of the teacher's cache key: a build on the GPU serves the CPU too
+    config = (TeacherConfig.smoke() if name == "smoke" else TeacherConfig()).replace(
+        device=device)
     if steps is None:
         return config
     # The head-only warm-up is part of the steps: keep it shorter than the whole build.
     return config.replace(steps=steps, head_only_steps=min(config.head_only_steps, steps - 1))
 
 
-def _teacher(name: str, objective: str, steps: int | None = None) -> tuple[Any, Any]:
+def _teacher(name: str, objective: str, steps: int | None = None,
+             device: str = "auto") -> tuple[Any, Any]:
     if name in ("default", "smoke"):
-        return load_teacher(_teacher_config(name, steps))
+        return load_teacher(_teacher_config(name, steps, device))
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"--teacher {name!r}: not 'default', 'smoke' or a model folder")
@@ -113,6 +117,7 @@ def _corpus(path: str | None) -> Corpus:
 
 
 def run(args: argparse.Namespace) -> int:
+    device = types.require_device(args.device)
     spec = resolve_arch(args.arch)
     cfg = PretrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=args.warmup_ratio,
@@ -123,12 +128,14 @@ def run(args: argparse.Namespace) -> int:
         eval_blocks=args.eval_blocks, init=args.init or "random")
     if args.objective == "kd" and args.teacher in ("default", "smoke"):
         # KD from the built-in teacher reads its outputs from the teacher cache (built once)
-        tc = _teacher_config(args.teacher, args.teacher_steps)
+        tc = _teacher_config(args.teacher, args.teacher_steps, device)
         corpus = _corpus(args.corpus_file) if args.corpus_file else None
-        cache = teacher_cache(CacheConfig(seq_len=cfg.seq_len, teacher=tc), corpus=corpus)
+        cache = teacher_cache(CacheConfig(seq_len=cfg.seq_len, teacher=tc, device=device),
+                              corpus=corpus)
         res = pretrain(spec, cfg.replace(init=args.init or "pca"), tokenizer=load_tokenizer(),
                        cache=cache, corpus=corpus, output_dir=args.out, resume=args.resume,
-                       progress=not args.no_progress, threads=args.threads or None)
+                       progress=not args.no_progress, threads=args.threads or None,
+                       device=device)
         _report(spec, res)
         return 0
     if cfg.init != "random":
@@ -137,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.objective == "mlm" and args.teacher in ("default", "smoke"):
         teacher, tokenizer = None, load_tokenizer()
     else:
-        teacher, tokenizer = _teacher(args.teacher, args.objective, args.teacher_steps)
+        teacher, tokenizer = _teacher(args.teacher, args.objective, args.teacher_steps, device)
     blocks = corpus_blocks(_corpus(args.corpus_file), tokenizer, seq_len=cfg.seq_len,
                            max_train_blocks=cfg.max_train_blocks,
                            max_heldout_blocks=cfg.eval_blocks, max_chars=cfg.max_chars)
@@ -145,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     res = pretrain(student, cfg, tokenizer=tokenizer, train_blocks=blocks.train,
                    heldout_blocks=blocks.heldout, teacher=teacher, output_dir=args.out,
                    resume=args.resume, progress=not args.no_progress,
-                   threads=args.threads or None)
+                   threads=args.threads or None, device=device)
     _report(spec, res)
     return 0
 

@@ -21,13 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar=("NAME", "VALUE"), help="set a parameter (repeatable)")
     p.add_argument("--out", default=None, type=types.nonempty,
                    help="output_dir (default: runs/single/<stem>)")
+    types.add_device(p, help_text="the notebook's device parameter: " + types.DEVICE_HELP
+                     + " (-p device wins)")
     p.add_argument("--no-progress", action="store_true", help="hide the cell progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path = pipeline.resolve_notebook(args.notebook)
-    params = {}
+    params = pipeline.device_parameter(path, types.require_device(args.device))
     for name, value in args.parameter:
         if name == "output_dir":
             raise ValueError("set output_dir with --out, not -p output_dir")

@@ -8,6 +8,10 @@ Measured and inherited points: a candidate the run did not train carries its gro
 representative's e (``Candidate.inherited``); it is drawn hollow and its hover says whose e it
 is. The front is coloured by e.
 
+Hover and card: a point's hover text is its candidate card (`card_lines`: shape, p, i, e, W,
+θ, group, trained / inherited / audited, checkpoint yes/no), the same lines the explorer's card
+shows, so the two cannot drift.
+
 Landmarks: the members of Ξ nearest a Bort-like and a BERT-like shape (`reference_shapes`) are
 marked wherever they have coordinates (the (p, i) panel always; the panels with e when the
 run trained them or they inherited an e).
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bortkit.records import Record
-from bortkit.search.result import FptasResult
+from bortkit.search.result import Candidate, FptasResult
 from bortkit.search.space import SearchSpace
 
 LANDMARK_SYMBOLS = {"Bort-like": "diamond", "BERT-like": "square"}
@@ -54,13 +58,33 @@ def reference_shapes(space: SearchSpace) -> dict[str, int]:
     }
 
 
+def card_lines(c: Candidate, *, representative: str = "") -> tuple[str, ...]:
+    """A candidate's card, one field per line: shape, p, i, e, W, θ, group, status, checkpoint.
+
+    e, W, θ are "—" when the candidate has no e; an inherited e says whose it is
+    (`representative`: that candidate's label, shown when given).
+    """
+    s = c.spec
+    e = "—" if c.error is None else f"{c.error:.4f}"
+    w = "—" if c.w is None else f"{c.w:.4g}"
+    theta = "—" if c.theta is None else c.theta.label
+    rep = f" ({representative})" if representative else ""
+    status = (f"not trained: e inherited from representative #{c.representative}{rep}"
+              if c.inherited else "trained by the audit" if c.audited
+              else "trained" if c.trained else "not trained")
+    return (s.label, f"D={s.D} A={s.A} H={s.H} I={s.I}", f"p={c.params:,} i={c.ops:,}",
+            f"e={e} W={w}", f"θ={theta}", f"group {c.group}, representative #{c.representative}",
+            status, f"checkpoint: {'yes' if c.checkpoint else 'no'}")
+
+
 @dataclass(frozen=True)
 class ParetoData(Record):
     """Plot-ready columns over all of Ξ (index = candidate index).
 
     `error` and `w` are None for candidates with no e (neither trained nor inherited);
     `trained` lists the measured candidates (representatives and `audited` members),
-    `inherited` those whose e is their `representative`'s.
+    `inherited` those whose e is their `representative`'s; `cards` each candidate's
+    `card_lines` (its hover text).
     """
 
     labels: tuple[str, ...]
@@ -76,16 +100,11 @@ class ParetoData(Record):
     chosen: int
     landmarks: dict[str, int]
     title: str
+    cards: tuple[tuple[str, ...], ...] = ()
 
     def hover(self, k: int) -> str:
-        head = f"{self.labels[k]}<br>p={self.params_m[k]:.2f}M i={self.ops_g[k]:.3f}G<br>"
-        if self.error[k] is None:
-            return head + "not trained"
-        e = f"e={self.error[k]:.4f} W={self.w[k]:.4g}"
-        if k in self.inherited:
-            rep = self.labels[self.representative[k]]
-            return head + f"{e}<br>inherited from {rep} (not trained)"
-        return head + e + (" (trained by the audit)" if k in self.audited else "")
+        """Candidate `k`'s card (`card_lines`), one field per line."""
+        return "<br>".join(self.cards[k]) if self.cards else self.labels[k]
 
     def symbols(self, idx: list[int] | tuple[int, ...]) -> list[str]:
         """Filled circles for measured points, hollow ones for inherited."""
@@ -111,6 +130,7 @@ def pareto_data(result: FptasResult) -> ParetoData:
         landmarks=reference_shapes(result.space),
         title=(f"{result.method}: {result.space.name} space, ε={result.config.epsilon:g}, "
                f"{result.n_trained}/{result.n_space} trained, {result.budget_steps} steps"),
+        cards=tuple(card_lines(x, representative=c[x.representative].spec.label) for x in c),
     )
 
 
@@ -236,5 +256,5 @@ def error_spread_figure(data: ParetoData | FptasResult) -> Any:
     return fig
 
 
-__all__ = ["ParetoData", "error_spread_figure", "pareto_2d_figure", "pareto_3d_figure",
-           "pareto_data", "reference_shapes"]
+__all__ = ["ParetoData", "card_lines", "error_spread_figure", "pareto_2d_figure",
+           "pareto_3d_figure", "pareto_data", "reference_shapes"]

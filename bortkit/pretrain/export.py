@@ -10,6 +10,9 @@ engine`) and fine-tuning (`bortkit.finetune.engine`) both export through it.
 encoder as a plain HF `BertModel` folder (`<run>/model`: what `BertForSequenceClassification`
 and `AutoModel` load; the K-way MLM head is not needed downstream) and the whole student with its
 head and ``vocab.json`` (`<run>/mlm`); a full-vocabulary `BertForMaskedLM` as it is.
+
+`keep_checkpoint` keeps one surrogate-trained candidate (a Pareto point's weights) in a folder
+the user names, under a disk bound: written atomically, never replacing or deleting anything.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from bortkit.pretrain.distill import output_vocab
+from bortkit.records import save_json
 
 MODEL_DIR = "model"
 MLM_DIR = "mlm"
+KEPT_NAME = "kept.json"  # what a kept checkpoint is: shape, θ, steps, seed, settings, error
 
 
 def export_student(model: Any, tokenizer: Any | None, output_dir: str | os.PathLike[str]
@@ -85,4 +90,72 @@ def export(model: Any, tokenizer: Any | None, path: str | os.PathLike[str]) -> P
     return path
 
 
-__all__ = ["MLM_DIR", "MODEL_DIR", "export", "export_student"]
+def folder_bytes(path: str | os.PathLike[str]) -> int:
+    """Total size in bytes of the files under `path` (0 when it does not exist)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:  # a concurrent writer renamed its temporary file
+                pass
+    return total
+
+
+def keep_checkpoint(model: Any, tokenizer: Any | None, folder: str | os.PathLike[str],
+                    name: str, *, max_mb: float, meta: Mapping[str, Any] | None = None
+                    ) -> Path | None:
+    """Keep `model` as the loadable HF folder ``<folder>/<name>``, within a disk bound.
+
+    The folder holds what `save_pretrained` writes (``config.json``, the weights and, for a
+    restricted-head student, ``vocab.json``), the tokenizer and `meta` as ``kept.json``. It is
+    written into a temporary folder next to it and renamed into place, so a reader sees all of
+    it or nothing. A restricted-head student loads back whole with
+    `bortkit.pretrain.teacher_head.model_class().from_pretrained`, and its encoder with
+    `transformers.AutoModel` / `BertForSequenceClassification` (they drop the K-way head).
+
+    Args:
+        model: the model to keep (any device).
+        tokenizer: saved beside it (None: none).
+        folder: the user's folder of kept checkpoints (created when missing).
+        name: the checkpoint's sub-folder; when it exists already (the same evaluation, kept
+            before) it is left untouched and returned.
+        max_mb: bound on the whole of `folder`, in MB (10^6 bytes).
+        meta: written as ``kept.json``.
+
+    Returns:
+        The checkpoint folder, or None when keeping it would take `folder` past `max_mb` (then
+        nothing is written and nothing is deleted).
+    """
+    root = Path(folder).expanduser().resolve()
+    target = root / name
+    if target.is_dir():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    budget = max_mb * 1e6
+    used = folder_bytes(root)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    if used + weights > budget:  # the weights alone do not fit: do not even write them
+        return None
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.tmp-"))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; a kept model is shared like any folder
+        model.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if meta is not None:
+            save_json(tmp / KEPT_NAME, dict(meta))
+        if used + folder_bytes(tmp) > budget:
+            return None
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process kept the same evaluation first
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+__all__ = ["KEPT_NAME", "MLM_DIR", "MODEL_DIR", "export", "export_student", "folder_bytes",
+           "keep_checkpoint"]

@@ -39,12 +39,22 @@ of a call is a `SurrogateConfig` field, so `surrogate_error(spec, config)` is on
 record; `SurrogateEvaluator` adapts it to the search's `Evaluator` protocol. Training and
 evaluation run on `resolve_device(config.device)`; on CPU the result is a deterministic function
 of (spec, config, cache) except `seconds`.
+
+Keeping weights (off by default): with ``keep_weights=DIR`` each trained candidate's student is
+kept as a loadable HF folder ``DIR/<shape>-<θ>-s<steps>-seed<seed>-<settings digest>``
+(`bortkit.pretrain.export.keep_checkpoint`: atomic; ``DIR`` as a whole stays under
+``keep_max_mb``, and past it no more are kept, with one warning; nothing is ever deleted). Its
+path travels back in `SurrogateResult.checkpoint` / `EvalResult.checkpoint`, so the FPTAS
+result's candidates know their checkpoints (one from this run; a result read back from a
+results store has none).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -61,6 +71,7 @@ from bortkit.pretrain.cached_kd import (
     student_logits,
     train_student,
 )
+from bortkit.pretrain.export import keep_checkpoint
 from bortkit.pretrain.init import INITS, init_student
 from bortkit.records import (
     Record,
@@ -94,6 +105,7 @@ class SurrogateResult(Record):
         kl: the normalised KL error (0 = teacher, 1 = unigram).
         accuracy: held-out masked-token accuracy over the restricted labels.
         kl_nats: mean KL(teacher ‖ student) per held-out masked position, in nats.
+        checkpoint: the kept student's folder ("" when weights are not kept).
     """
 
     error: float
@@ -104,6 +116,7 @@ class SurrogateResult(Record):
     kl: float = float("nan")
     accuracy: float = float("nan")
     kl_nats: float = float("nan")
+    checkpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,43 @@ def default_teacher(config: teacher_lib.TeacherConfig) -> Any:
     return teacher_lib.load_teacher(config)[0]
 
 
+@functools.lru_cache(maxsize=1)
+def default_tokenizer() -> Any:
+    """The teacher's tokenizer, saved beside kept weights, once per process."""
+    return teacher_lib.load_tokenizer()
+
+
+def checkpoint_name(spec: ArchSpec, config: SurrogateConfig) -> str:
+    """The kept folder's name: ``<shape>-<θ>-s<steps>-seed<seed>-<digest>``.
+
+    The digest (8 hex digits of the config without `device`) tells apart students trained
+    with other settings (init, error, teacher, cache) that would otherwise share the name.
+    """
+    t = config.theta
+    theta = f"lr{t.lr:g}-wd{t.weight_decay:g}-wu{t.warmup_ratio:g}-bs{t.batch_size}"
+    settings = {k: v for k, v in config.to_dict().items() if k != "device"}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{spec.label}-{theta}-s{config.steps}-seed{t.seed}-{digest}"
+
+
+_WARNED_FULL: set[str] = set()  # keep folders already warned about (one warning each)
+
+
+def _keep(student: Any, spec: ArchSpec, config: SurrogateConfig, tokenizer: Any | None,
+          folder: str, max_mb: float, error: float) -> str:
+    """Keep `student` under `folder` (see `keep_checkpoint`); its path, or "" past the bound."""
+    meta = {"spec": spec.to_dict(), "config": config.to_dict(), "error": error}
+    path = keep_checkpoint(student, tokenizer or default_tokenizer(), folder,
+                           checkpoint_name(spec, config), max_mb=max_mb, meta=meta)
+    if path is None:
+        if folder not in _WARNED_FULL:
+            _WARNED_FULL.add(folder)
+            logger.warning("keep_weights: %s would pass keep_max_mb=%g MB; weights of further "
+                           "candidates are not kept (nothing was deleted)", folder, max_mb)
+        return ""
+    return str(path)
+
+
 def surrogate_error(
     spec: ArchSpec,
     config: SurrogateConfig | None = None,
@@ -187,6 +237,8 @@ def surrogate_error(
     teacher: Any | None = None,
     tokenizer: Any | None = None,
     corpus: Corpus | None = None,
+    keep_weights: str = "",
+    keep_max_mb: float = 500.0,
 ) -> SurrogateResult:
     """Train `spec` for `config.steps` steps against the cached teacher; its held-out error.
 
@@ -197,10 +249,14 @@ def surrogate_error(
             with the arguments below (built once, then read from disk).
         teacher: the teacher model (used to build the cache when it is missing, and by
             ``init="inherit"``; default: `load_teacher(config.cache.teacher)`).
-        tokenizer, corpus: passed to `teacher_cache` (defaults: MiniLM's, `build_corpus()`).
+        tokenizer, corpus: passed to `teacher_cache` (defaults: MiniLM's, `build_corpus()`);
+            the tokenizer is also saved beside kept weights.
+        keep_weights: a folder to keep the trained student in (`checkpoint_name`); "": off.
+        keep_max_mb: bound on that folder's total size, in MB.
 
     Returns:
-        SurrogateResult(error, loss, seconds, steps, n_params, kl, accuracy, kl_nats).
+        SurrogateResult(error, loss, seconds, steps, n_params, kl, accuracy, kl_nats,
+        checkpoint).
     """
     if not isinstance(spec, ArchSpec):
         raise TypeError(f"spec must be an ArchSpec, got {type(spec).__name__}")
@@ -240,8 +296,11 @@ def surrogate_error(
     n_params = sum(p.numel() for p in student.parameters())
     logger.info("surrogate %s θ=%s: e=%.4f (kl %.4f, acc %.4f) in %.1fs", spec.label,
                 config.theta.label, error, m.kl, m.accuracy, seconds)
+    kept = (_keep(student, spec, config, tokenizer, keep_weights, keep_max_mb, error)
+            if keep_weights else "")
     return SurrogateResult(error=error, loss=m.loss, seconds=seconds, steps=config.steps,
-                           n_params=n_params, kl=m.kl, accuracy=m.accuracy, kl_nats=m.kl_nats)
+                           n_params=n_params, kl=m.kl, accuracy=m.accuracy, kl_nats=m.kl_nats,
+                           checkpoint=kept)
 
 
 @dataclass(frozen=True)
@@ -262,6 +321,9 @@ class SurrogateEvaluator:
         device: "auto", "cpu" or "cuda" (not part of `version`).
         cache: the teacher-output cache settings (default: `CacheConfig(seq_len=seq_len)`, or
             `CacheConfig.smoke(seq_len=seq_len)` with `smoke`).
+        keep_weights: a folder to keep each trained candidate's student in ("": off, the
+            default; not part of `version`: it changes no result).
+        keep_max_mb: bound on that folder's total size, in MB (past it, no more are kept).
     """
 
     batch_size: int = 8
@@ -272,10 +334,16 @@ class SurrogateEvaluator:
     smoke: bool = False
     device: str = "auto"
     cache: CacheConfig | None = None
+    keep_weights: str = ""
+    keep_max_mb: float = 500.0
 
     def __post_init__(self) -> None:
         check_bool("SurrogateEvaluator.smoke", self.smoke)
         check_positive_int("SurrogateEvaluator.batch_size", self.batch_size)
+        if not isinstance(self.keep_weights, str):
+            raise TypeError(f"SurrogateEvaluator.keep_weights must be a folder path (str), got "
+                            f"{self.keep_weights!r}")
+        check_positive("SurrogateEvaluator.keep_max_mb", self.keep_max_mb)
         self.config(Theta(batch_size=self.batch_size), steps=1, seed=0)  # validates the rest
 
     def cache_config(self) -> CacheConfig:
@@ -307,8 +375,10 @@ class SurrogateEvaluator:
 
     def evaluate(self, spec: ArchSpec, theta: Theta, *, steps: int, seed: int) -> EvalResult:
         """Train ξ = `spec` for `steps` steps with θ and the `seed`; its surrogate error."""
-        res = surrogate_error(spec, self.config(theta, steps=steps, seed=seed))
-        return EvalResult(error=float(res.error), loss=float(res.loss), seconds=float(res.seconds))
+        res = surrogate_error(spec, self.config(theta, steps=steps, seed=seed),
+                              keep_weights=self.keep_weights, keep_max_mb=self.keep_max_mb)
+        return EvalResult(error=float(res.error), loss=float(res.loss), seconds=float(res.seconds),
+                          checkpoint=res.checkpoint)
 
 
 __all__ = [
@@ -316,7 +386,9 @@ __all__ = [
     "SurrogateConfig",
     "SurrogateEvaluator",
     "SurrogateResult",
+    "checkpoint_name",
     "default_cache",
     "default_teacher",
+    "default_tokenizer",
     "surrogate_error",
 ]

@@ -229,7 +229,8 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Param]] = {
                     "compare_preset": Param(str, theta_preset), "epochs": _POS,
                     "patience": _POS, "train_size": _POS, "eval_size": _POS,
                     "max_length": _SEQ, "threads": _NONNEG,
-                    "pooling": Param(str, choice("mean", "first")), "by_size": Param(bool)},
+                    "pooling": Param(str, choice("mean", "first")), "by_size": Param(bool),
+                    "device": Param(str, device)},
     "05_agora": {**_COMMON, "task": Param(str, task),
                  "learner": Param(str, choice("student", "head", "finetune")),
                  "pretrained_dir": Param(str, optional(folder)),
@@ -246,7 +247,7 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Param]] = {
                  "band_low": Param(float, number(-1.0, 1.0)),
                  "band_high": Param(float, number(-1.0, 1.0)),
                  "prune": Param(str, choice("half", "longest-run")), "replay": _NONNEG,
-                 "projection": Param(str, choice("umap", "pca"))},
+                 "projection": Param(str, choice("umap", "pca")), "device": Param(str, device)},
 }
 
 _TYPE_CHECKS: dict[type, Rule] = {

@@ -144,6 +144,22 @@ def coerce_parameter(path: Path, name: str, value: str) -> Any:
     return check_parameter(path.stem, name, converted)
 
 
+def device_parameter(notebook: str | Path, device: str = "auto") -> dict[str, str]:
+    """``{"device": device}`` for a notebook whose parameters cell declares `device`, else {}.
+
+    A notebook without the parameter (00_tour) runs as it is when `device` is "auto"; asking it
+    for "cpu" or "cuda" is a `ValueError` (it would be ignored silently otherwise).
+    """
+    import papermill
+
+    path = resolve_notebook(notebook)
+    if "device" in papermill.inspect_notebook(str(path)):
+        return {"device": check_parameter(path.stem, "device", device)}
+    if device != "auto":
+        raise ValueError(f"device={device!r}: notebook {path.stem} has no device parameter")
+    return {}
+
+
 def check_parameter(notebook: str, name: str, value: Any) -> Any:
     """`value` checked by the rule of `notebook`'s parameter `name` (unchanged when the
     notebook or the name has no rule, e.g. a test's own notebook)."""
@@ -211,12 +227,16 @@ def run_pipeline(
     only: tuple[str, ...] | None = None,
     progress: bool = True,
     on_step: Callable[[int, int, Step], None] | None = None,
+    device: str = "auto",
 ) -> PipelineResult:
     """Run a profile's notebooks in order into `runs_root/<stamp>/`, then write the index.
 
     Resumable: with the `stamp` of an earlier run, steps whose `run.json` says ok are skipped.
     Stops at the first failing step (later steps depend on it) and still writes the index.
+    `device` ("auto", "cpu", "cuda") goes to every notebook that declares a `device`
+    parameter (a step's own `device` parameter wins).
     """
+    params.check_value("device", device, params.Param(str, params.device))
     if profile not in PROFILES:
         raise ValueError(f"unknown pipeline profile {profile!r}; profiles: {', '.join(PROFILES)}")
     steps = [s for s in PROFILES[profile] if only is None or s.notebook in only]
@@ -238,10 +258,11 @@ def run_pipeline(
             continue
         if on_step is not None:
             on_step(k, len(steps), step)
-        params = dict(step.parameters)
+        takes_device = "device" in params.NOTEBOOK_PARAMS.get(step.notebook, {})
+        values = {**({"device": device} if takes_device else {}), **step.parameters}
         for name, upstream in step.upstream.items():
-            params[name] = str(root / upstream)
-        run = run_notebook(step.notebook, output_dir=out, parameters=params, progress=progress)
+            values[name] = str(root / upstream)
+        run = run_notebook(step.notebook, output_dir=out, parameters=values, progress=progress)
         runs.append(run)
         if not run.ok:
             logger.error("%s failed: %s", step.notebook, run.error)
@@ -259,6 +280,7 @@ __all__ = [
     "Step",
     "check_parameter",
     "coerce_parameter",
+    "device_parameter",
     "resolve_notebook",
     "run_notebook",
     "run_pipeline",

@@ -44,11 +44,15 @@ class EvalResult(Record):
         error: surrogate error e(ξ) (held-out masked-token error rate for the surrogate).
         loss: the matching loss (e.g. held-out MLM cross-entropy), recorded but not optimised.
         seconds: training + evaluation time in seconds (simulated for the synthetic evaluator).
+        checkpoint: the folder the trained model was kept in ("" when none was kept: the
+            default, the synthetic evaluator, or a result read back from a results store). A
+            path string only: the search never loads it.
     """
 
     error: float
     loss: float
     seconds: float
+    checkpoint: str = ""
 
 
 @runtime_checkable

@@ -104,7 +104,8 @@ def assemble(
         return tuple(
             Trial(theta=theta, error=r.error, loss=r.loss,
                   seconds=0.0 if inherited else r.seconds,
-                  w=w_coefficient(p, i, r.error, p_t=p_t, i_t=i_t), cached=hit)
+                  w=w_coefficient(p, i, r.error, p_t=p_t, i_t=i_t), cached=hit,
+                  checkpoint="" if inherited else r.checkpoint)
             for theta, (r, hit) in zip(config.theta, trained.get(source, []))
         )
 

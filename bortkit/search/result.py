@@ -28,7 +28,11 @@ from bortkit.theta import Theta
 
 @dataclass(frozen=True)
 class Trial(Record):
-    """One (candidate, θ) evaluation: the evaluator's error, loss and seconds, and its W."""
+    """One (candidate, θ) evaluation: the evaluator's error, loss and seconds, and its W.
+
+    `checkpoint` is the folder the evaluator kept the trained model in ("" when none; an
+    inherited candidate's trials never carry their representative's).
+    """
 
     theta: Theta
     error: float
@@ -36,6 +40,7 @@ class Trial(Record):
     seconds: float
     w: float
     cached: bool
+    checkpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,11 @@ class Candidate(Record):
     @property
     def seconds(self) -> float:
         return sum(t.seconds for t in self.trials)
+
+    @property
+    def checkpoint(self) -> str:
+        """The kept weights of the best θ's trial ("" when none were kept)."""
+        return self.best.checkpoint if self.trials else ""
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ def test_card_text_fields():
     assert "trained by the audit" in wp.card_text(RESULT.candidates[RESULT.audit.members[0]])
     untrained = RESULT.candidates[0].replace(trials=(), inherited=False, audited=False)
     assert "e=— W=—" in wp.card_text(untrained)
+    assert wp.card_text(untrained).splitlines()[-2:] == ["not trained", "checkpoint: no"]
+    assert f"group {RESULT.chosen.group}" in text
 
 
 @pytest.mark.slow
@@ -135,9 +137,101 @@ def test_explorer_builds_selects_filters_and_exports(tmp_path):
 def test_hover_says_which_e_is_inherited():
     d = pp.pareto_data(RESULT)
     k = d.inherited[0]
-    assert f"inherited from {d.labels[d.representative[k]]} (not trained)" in d.hover(k)
+    r = d.representative[k]
+    assert f"e inherited from representative #{r} ({d.labels[r]})" in d.hover(k)
     assert "inherited" not in d.hover(d.trained[0])
     assert "trained by the audit" in d.hover(d.audited[0])
+
+
+def test_hover_is_the_card():
+    from bortkit.widgets import pareto as wp
+
+    d = pp.pareto_data(RESULT)
+    for c in (RESULT.chosen, RESULT.candidates[d.inherited[0]],
+              RESULT.candidates[d.audited[0]]):
+        rep = RESULT.candidates[c.representative].spec.label
+        assert d.hover(c.index) == wp.card_text(c, representative=rep).replace("\n", "<br>")
+    hover = d.hover(RESULT.chosen.index)
+    c = RESULT.chosen
+    for field in (c.spec.label, f"D={c.spec.D} A={c.spec.A} H={c.spec.H} I={c.spec.I}",
+                  f"p={c.params:,}", f"i={c.ops:,}", f"e={c.error:.4f}", f"W={c.w:.4g}",
+                  f"θ={c.theta.label}", f"group {c.group}", "<br>trained<br>",
+                  "checkpoint: no"):
+        assert field in hover
+    kept = _with_checkpoint(RESULT, c.index, "/somewhere/kept")
+    assert "checkpoint: yes" in pp.pareto_data(kept).hover(c.index)
+
+
+def _with_checkpoint(result, index, path):
+    """`result` with candidate `index`'s trials carrying the kept folder `path`."""
+    c = result.candidates[index]
+    trials = tuple(t.replace(checkpoint=str(path)) for t in c.trials)
+    cands = list(result.candidates)
+    cands[index] = c.replace(trials=trials)
+    return result.replace(candidates=tuple(cands),
+                          chosen=cands[index] if result.chosen.index == index else result.chosen)
+
+
+def _tiny_checkpoint(folder, spec):
+    """A loadable HF folder of a random `spec` BertModel (what a kept checkpoint looks like)."""
+    from transformers import BertModel
+
+    small = spec.replace(vocab_size=100, max_position_embeddings=32)
+    BertModel(small.to_bert_config()).save_pretrained(folder)
+    return folder
+
+
+def test_export_checkpoint_copies_a_loadable_folder(tmp_path):
+    from transformers import AutoModel
+
+    from bortkit.widgets import pareto as wp
+
+    c = RESULT.chosen
+    kept = _tiny_checkpoint(tmp_path / "kept" / "x", c.spec)
+    cand = _with_checkpoint(RESULT, c.index, kept).candidates[c.index]
+    assert wp.export_config(cand, tmp_path / "out").is_file()  # config.json first, as today
+    target = wp.export_checkpoint(cand, tmp_path / "out")
+    assert target == tmp_path / "out" / c.spec.label
+    model = AutoModel.from_pretrained(target)
+    assert (model.config.num_hidden_layers, model.config.hidden_size) == (c.spec.D, c.spec.H)
+    assert (model.config.intermediate_size, model.config.num_attention_heads) == (c.spec.I,
+                                                                                  c.spec.A)
+    before = (target / "config.json").read_text()
+    wp.export_config(cand, tmp_path / "out")  # keeps the checkpoint's own config.json
+    assert (target / "config.json").read_text() == before
+    assert (kept / "config.json").is_file(), "the kept folder stays where it was"
+
+
+def test_export_checkpoint_says_why_when_there_is_none(tmp_path):
+    from bortkit.widgets import pareto as wp
+
+    with pytest.raises(ValueError, match="no weights kept: run with keep_weights"):
+        wp.export_checkpoint(RESULT.chosen, tmp_path)
+    gone = _with_checkpoint(RESULT, 0, tmp_path / "gone").candidates[0]
+    with pytest.raises(FileNotFoundError, match="gone"):
+        wp.export_checkpoint(gone, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_explorer_checkpoint_button(tmp_path):
+    from bortkit.widgets import pareto as wp
+
+    c = RESULT.chosen
+    result = _with_checkpoint(RESULT, c.index, _tiny_checkpoint(tmp_path / "kept", c.spec))
+    ex = wp.ParetoExplorer(result, export_dir=tmp_path / "out")
+    assert not ex.checkpoint_button.disabled  # starts on the chosen one, which has weights
+    assert "checkpoint: yes" in ex.card.value
+    ex.checkpoint_button.click()
+    assert (tmp_path / "out" / c.spec.label / "model.safetensors").is_file()
+    assert "wrote checkpoint" in ex.export_status.value
+    other = next(k for k in range(result.n_space) if k != c.index)
+    ex.select(other)
+    assert ex.checkpoint_button.disabled and ex.checkpoint_button.description == "no weights kept"
+    assert ex.checkpoint_button.tooltip == wp.NO_WEIGHTS
+    with pytest.raises(ValueError, match="no weights kept"):
+        ex.export_checkpoint()
+    assert "no weights kept: run with keep_weights" in ex.export_status.value
 
 
 def test_error_spread_figure_shows_every_trained_e_and_its_spread():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,12 @@ import torch
 from bortkit.arch import ArchSpec
 from bortkit.pretrain import surrogate
 from bortkit.pretrain.cache import CacheConfig, teacher_cache
-from bortkit.pretrain.cached_kd import cached_tensors, heldout_metrics, stream_rows
+from bortkit.pretrain.cached_kd import (
+    cached_tensors,
+    heldout_metrics,
+    stream_rows,
+    student_logits,
+)
 from bortkit.pretrain.surrogate import (
     SurrogateConfig,
     SurrogateEvaluator,
@@ -156,3 +162,88 @@ def test_surrogate_on_cuda_matches_cpu(cache):
     cpu = surrogate_error(SPEC, _config(), cache=cache)
     gpu = surrogate_error(SPEC, _config(device="cuda"), cache=cache)
     assert gpu.kl == pytest.approx(cpu.kl, rel=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keeping the weights of trained candidates (Pareto points)
+
+
+def test_kept_weights_load_back_as_the_trained_student(cache, tokenizer, tmp_path):
+    from transformers import AutoModel
+
+    from bortkit.pretrain.export import KEPT_NAME
+    from bortkit.pretrain.teacher_head import model_class
+    from bortkit.records import load_json
+
+    assert surrogate_error(SPEC, _config(), cache=cache).checkpoint == ""  # off by default
+    folder = tmp_path / "kept"
+    res = surrogate_error(SPEC, _config(), cache=cache, tokenizer=tokenizer,
+                          keep_weights=str(folder))
+    path = folder / surrogate.checkpoint_name(SPEC, _config())
+    assert res.checkpoint == str(path) and path.name.startswith(
+        f"{SPEC.label}-lr0.002-wd0.01-wu0.06-bs4-s4-seed1-")
+    assert [p.name for p in folder.iterdir()] == [path.name]  # no temporary folder left
+    # the whole student (restricted head + vocab.json) reloads and scores the same held-out e
+    student = model_class().from_pretrained(path)
+    _, held, log_u = cached_tensors(cache, "cpu")
+    again = heldout_metrics(student_logits(student), held, log_u)
+    assert again.kl == pytest.approx(res.kl, rel=1e-5)
+    # its encoder loads with plain transformers, shaped like the candidate
+    encoder = AutoModel.from_pretrained(path)
+    got = encoder.config
+    assert (got.num_hidden_layers, got.num_attention_heads, got.hidden_size,
+            got.intermediate_size) == SPEC.dai
+    assert (path / "tokenizer_config.json").is_file()
+    assert load_json(path / KEPT_NAME)["error"] == res.error
+    # the same evaluation again reuses the folder; another seed gets its own
+    assert surrogate_error(SPEC, _config(), cache=cache, tokenizer=tokenizer,
+                           keep_weights=str(folder)).checkpoint == str(path)
+    other = surrogate_error(SPEC, _config(theta=dataclasses.replace(THETA, seed=2)), cache=cache,
+                            tokenizer=tokenizer, keep_weights=str(folder))
+    assert other.checkpoint and other.checkpoint != res.checkpoint
+    # settings that change the student (here the init) never share a name
+    assert (surrogate.checkpoint_name(SPEC, _config(init="random"))
+            != surrogate.checkpoint_name(SPEC, _config()))
+    assert (surrogate.checkpoint_name(SPEC, _config(device="cuda"))
+            == surrogate.checkpoint_name(SPEC, _config()))
+
+
+def test_kept_weights_stay_under_the_disk_bound(cache, tokenizer, tmp_path, caplog,
+                                                monkeypatch):
+    monkeypatch.setattr(surrogate, "_WARNED_FULL", set())
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    mine = folder / "mine.bin"
+    mine.write_bytes(b"x" * 2000)  # the user's own file: never deleted
+    with caplog.at_level("WARNING", logger="bortkit.pretrain.surrogate"):
+        for seed in (1, 2):
+            res = surrogate_error(SPEC, _config(theta=dataclasses.replace(THETA, seed=seed)),
+                                  cache=cache, tokenizer=tokenizer, keep_weights=str(folder),
+                                  keep_max_mb=0.001)
+            assert res.checkpoint == "" and math.isfinite(res.error)
+    assert [p.name for p in folder.iterdir()] == ["mine.bin"] and mine.stat().st_size == 2000
+    warnings = [r for r in caplog.records if "keep_max_mb" in r.getMessage()]
+    assert len(warnings) == 1 and "nothing was deleted" in warnings[0].getMessage()
+
+
+def test_evaluator_keeps_weights_and_hands_the_path_on(monkeypatch, cache, tmp_path):
+    from bortkit.search.result import Candidate, Trial
+    from bortkit.widgets.pareto import export_checkpoint
+
+    monkeypatch.setattr(surrogate, "default_cache", lambda config: cache)
+    plain = SurrogateEvaluator(batch_size=4, seq_len=32, smoke=True, device="cpu")
+    keep = dataclasses.replace(plain, keep_weights=str(tmp_path / "kept"))
+    assert keep.version == plain.version  # keeping weights changes no result
+    got = keep.evaluate(SPEC, THETA, steps=4, seed=1)
+    assert got.checkpoint and Path(got.checkpoint).parent == tmp_path / "kept"
+    assert plain.evaluate(SPEC, THETA, steps=4, seed=1).checkpoint == ""
+    assert EvalResult.from_dict({"error": 0.5, "loss": 1.0, "seconds": 2.0}).checkpoint == ""
+    with pytest.raises(ValueError, match="keep_max_mb"):
+        dataclasses.replace(plain, keep_max_mb=0.0)
+    # the explorer's export of that candidate is a folder transformers loads
+    from transformers import AutoModel
+
+    trial = Trial(THETA, got.error, got.loss, got.seconds, 1.0, False, checkpoint=got.checkpoint)
+    cand = Candidate(0, SPEC, 1, 1, 0, 0, (trial,), 4)
+    target = export_checkpoint(cand, tmp_path / "export")
+    assert AutoModel.from_pretrained(target).config.hidden_size == SPEC.H
