@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import bortkit  # noqa: F401 - sets the offline environment before transformers/datasets
-from bortkit.agora.miniature import MiniatureConfig, miniature_table, run_miniature
+from bortkit.agora.miniature import miniature_table, run_miniature
+from bortkit.agora.miniature_records import MiniatureConfig
 from bortkit.pretrain.teacher import TeacherConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bort_miniature.json"
@@ -56,6 +57,8 @@ def config_from(args: argparse.Namespace) -> MiniatureConfig:
         changes["teacher_dir"] = args.teacher_dir
     if args.teacher_steps:
         changes["teacher"] = TeacherConfig(steps=args.teacher_steps)
+    if args.kd_route:
+        changes["kd_route"] = args.kd_route
     if args.kd_steps:
         changes["pretrain"] = base.pretrain.replace(steps=args.kd_steps)
     agora = base.agora
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--teacher-dir", help="a built teacher MLM folder to use as it is")
     p.add_argument("--teacher-steps", type=int, help="build/load the teacher MLM of N steps")
     p.add_argument("--kd-steps", type=int, help="KD pretraining steps")
+    p.add_argument("--kd-route", choices=("cache", "live"),
+                   help="KD from the teacher-output cache (default) or the live teacher")
     p.add_argument("--train-size", type=int, help="gold train examples (teacher and student)")
     p.add_argument("--steps", type=int, help="student optimiser steps per fit")
     p.add_argument("--threads", type=int, help="torch threads for fits and latency")

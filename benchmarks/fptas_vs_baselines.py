@@ -18,8 +18,11 @@ maxima, reference point 1.1 in each (i.e. 1.1 × max).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -64,11 +67,15 @@ def main() -> int:
     ap.add_argument("--teacher-set", default="",
                     help="TeacherConfig changes of the surrogate's teacher, e.g. steps=400")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--audit-fraction", type=float, default=FptasConfig.audit_fraction,
+                    help="share of non-representative members the FPTAS's audit trains")
     ap.add_argument("--nsga-seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (surrogate)")
     ap.add_argument("--store", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    load_before = os.getloadavg()
 
     if args.evaluator == "surrogate":
         import torch  # lazy: the synthetic evaluator needs no torch
@@ -93,13 +100,16 @@ def main() -> int:
 
     def config(eps: float) -> FptasConfig:
         return FptasConfig(epsilon=eps, steps=args.steps, batch_size=args.batch_size,
-                           theta=theta_grid(args.theta), seed=args.seed)
+                           theta=theta_grid(args.theta), seed=args.seed,
+                           audit_fraction=args.audit_fraction)
 
     runs: list[tuple[str, float, FptasResult]] = []
     # FPTAS first (largest ε = fewest candidates first), so its wall time is measured before
     # the exhaustive run fills the store; then NSGA-II at equal counts; exhaustive last.
     for eps in sorted(epsilons, reverse=True):
         runs.append(("fptas", eps, fptas.search(space, config(eps), evaluator=ev, store=store)))
+    # NSGA-II gets as many trained candidates as the FPTAS used, its audit included (equal
+    # training budgets; the FPTAS's front also contains its audited members)
     for eps in sorted(epsilons, reverse=True):
         n = next(r.n_trained for m, e, r in runs if m == "fptas" and e == eps)
         runs.append(("nsga2", eps, baselines.nsga2(space, config(eps), evaluator=ev,
@@ -117,14 +127,17 @@ def main() -> int:
         for name, res in (("FPTAS", r), ("NSGA-II", ns)):
             rows.append({
                 "method": name, "epsilon": eps, "trained": res.n_trained, "space": res.n_space,
+                "audited": res.n_audited,
                 "train_s": res.train_seconds, "wall_s": res.wall_seconds,
-                "chosen": res.chosen.spec.label, "w_rel": res.chosen.w / exh.chosen.w,
+                "chosen": res.chosen.spec.label, "chosen_error": res.chosen.error,
+                "w_rel": res.chosen.w / exh.chosen.w,
                 "meets_1_minus_eps": res.chosen.w >= (1 - eps) * exh.chosen.w,
                 "hv_rel_exh": hv(res, scale) / hv_exh,
                 "hv_rel_nsga2": hv(r, scale) / hv(ns, scale) if name == "FPTAS" else None,
                 "audit": _audit(res) if name == "FPTAS" else None,
             })
     rows.append({"method": "exhaustive", "epsilon": None, "trained": exh.n_trained,
+                 "audited": 0, "chosen_error": exh.chosen.error,
                  "space": exh.n_space, "train_s": exh.train_seconds, "wall_s": exh.wall_seconds,
                  "chosen": exh.chosen.spec.label, "w_rel": 1.0, "meets_1_minus_eps": True,
                  "hv_rel_exh": 1.0, "hv_rel_nsga2": None, "audit": None})
@@ -135,17 +148,20 @@ def main() -> int:
         f"surrogate error over Ξ: min {min(errors):.4f}, max {max(errors):.4f}, sd "
         f"{statistics.pstdev(errors):.4f}, {len(set(round(e, 4) for e in errors))} distinct "
         f"values (4 decimals) of {len(errors)}",
+        f"started {started}, load {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after; "
+        f"command `{' '.join([Path(sys.executable).name, *sys.argv])}`",
         "",
-        "| method | ε | trained / abs(Ξ) | train s | wall s | chosen | W / W_exh | ≥ 1−ε | "
-        "HV / HV_exh | HV / HV_NSGA-II | audit: violated / groups (min ratio) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | ε | trained / abs(Ξ) (audited) | train s | wall s | chosen | e | W / W_exh | "
+        "≥ 1−ε | HV / HV_exh | HV / HV_NSGA-II | audit: violated / groups (min ratio) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for x in rows:
         eps = "—" if x["epsilon"] is None else f"{x['epsilon']:g}"
         nsga = "—" if x["hv_rel_nsga2"] is None else f"{x['hv_rel_nsga2']:.3f}"
         lines.append(
-            f"| {x['method']} | {eps} | {x['trained']} / {x['space']} | {x['train_s']:.1f} | "
-            f"{x['wall_s']:.1f} | {x['chosen']} | {x['w_rel']:.3f} | "
+            f"| {x['method']} | {eps} | {x['trained']} / {x['space']} ({x['audited']}) | "
+            f"{x['train_s']:.1f} | {x['wall_s']:.1f} | {x['chosen']} | {x['chosen_error']:.3f} | "
+            f"{x['w_rel']:.3f} | "
             f"{'yes' if x['meets_1_minus_eps'] else 'no'} | {x['hv_rel_exh']:.3f} | {nsga} | "
             f"{x['audit'] or '—'} |")
     table = "\n".join(lines).replace("abs(Ξ)", "|Ξ|".replace("|", "\\|"))
@@ -153,7 +169,12 @@ def main() -> int:
     records.atomic_write_text(Path(out) / "fptas_vs_baselines.md", table + "\n")
     records.save_json(Path(out) / "fptas_vs_baselines.json",
                         {"rows": rows, "args": vars(args), "evaluator": ev.version,
-                         "errors": errors, "created": time.time()})
+                         "errors": errors, "created": time.time(), "started": started,
+                         "load_before": load_before, "load_after": os.getloadavg(),
+                         "command": " ".join([Path(sys.executable).name, *sys.argv]),
+                         "exhaustive": [{"shape": c.spec.label, "params": c.params,
+                                         "ops": c.ops, "error": c.error, "w": c.w}
+                                        for c in exh.candidates]})
     fptas.save_result(exh, Path(out) / "exhaustive")
     store.close()
     print(json.dumps({"out": str(out)}))

@@ -5,11 +5,18 @@
 
 1. **Teacher.** MiniLM-L6 fine-tuned on the task's gold train set (`bortkit.finetune.engine`;
    best epoch on dev-A): the model the student must match, and Agora's labeller.
-2. **Shape.** The FPTAS's chosen shape (`fptas_dir`, notebook 02) or a given one
-   (`student_shape`, default `STUDENT_SHAPE`: D2-A4-H128-I512, a documented choice: the FPTAS
-   at CPU budgets cannot yet order shapes, docs/results.md).
-3. **KD pretraining** of that shape on the corpus from the teacher MLM
-   (`bortkit.pretrain.engine.pretrain`, `PretrainConfig.init` embeddings).
+2. **Shape.** From an FPTAS run (`fptas_dir`, notebook 02 or `bortkit fptas`), either W's
+   argmax (`fptas_pick="w"`) or, by default, the user's pick from its front under the goal's
+   budgets (`fptas_pick="budget"`, `budget_pick`): the trained candidate of lowest e whose
+   effective size is ≤ `size_budget` of the teacher's and whose analytic op count is ≤
+   1/`min_ops_ratio` of the teacher's. Or a given shape (`student_shape`, default
+   `STUDENT_SHAPE`). Why not W: on the CPU space W's cost factors span (0, 1] while 1/e varies
+   by ~9%, so W's argmax is the cheapest shape (docs/results.md, FPTAS vs baselines).
+3. **KD pretraining** of that shape from the teacher MLM (`bortkit.pretrain.engine.pretrain`,
+   `PretrainConfig.init` embeddings): by default from the teacher-output cache (`kd_route`
+   "cache": the teacher's top-k logits on fixed batches, built once and shared with the
+   surrogate; KL alone at T = 1, the recipe measured best for a top-k teacher in
+   docs/results.md), or with the teacher live ("live", always the case with `teacher_dir`).
 4. **Agora** on the student (`StudentLearner`, mask-and-refill + pool samplers, task
    distillation of the labeller's probabilities), per seed, with the arms: ``agora``, its
    round 0 ``no-agora`` (plain fine-tuning on gold, same steps per fit), the random-source
@@ -27,215 +34,33 @@ the table says by how much a goal is missed. Smoke sizes live in `MiniatureConfi
 from __future__ import annotations
 
 import logging
-import statistics
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bortkit.agora.experiment import (
-    EMBED_MAX_LENGTH,
-    STUDENT_SHAPE,
-    TextAgoraConfig,
-    TextRun,
-    build_sampler,
-    run_text,
-)
+from bortkit.agora.experiment import EMBED_MAX_LENGTH, TextRun, build_sampler, run_text
 from bortkit.agora.labellers import TextLabeller, check_labeller
-from bortkit.agora.records import AgoraConfig
+from bortkit.agora.miniature_records import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
 from bortkit.agora.splits import low_data_split, split_dev
-from bortkit.agora.student import StudentConfig, StudentLearner
-from bortkit.arch import ArchSpec, count_params, parse_spec
+from bortkit.agora.student import StudentLearner
+from bortkit.arch import ArchSpec, count_ops, count_params, parse_spec
 from bortkit.data.corpus import build_corpus
-from bortkit.data.tasks import TASKS
 from bortkit.embed import SentenceEmbedder
 from bortkit.finetune.classifier import arch_of
 from bortkit.finetune.engine import finetune, task_labels
-from bortkit.finetune.records import FinetuneConfig
+from bortkit.finetune.records import FinetuneResult
 from bortkit.measure.latency import measure_latencies
+from bortkit.pretrain.cache import teacher_cache
 from bortkit.pretrain.engine import pretrain
 from bortkit.pretrain.mlm import corpus_blocks
-from bortkit.pretrain.records import PretrainConfig
-from bortkit.pretrain.teacher import TeacherConfig, load_teacher, load_tokenizer, minilm_dir
+from bortkit.pretrain.records import PretrainResult
+from bortkit.pretrain.teacher import load_teacher, load_tokenizer, minilm_dir
 from bortkit.pretrain.teacher_head import model_class
-from bortkit.records import Record, check_choice, check_positive_int
-from bortkit.search import load_result
-from bortkit.theta import Theta, make_grid
+from bortkit.search import FptasResult, load_result
+from bortkit.search.result import Candidate
+from bortkit.theta import make_grid
 
 logger = logging.getLogger(__name__)
-
-ARMS = ("agora", "control", "no-kd")  # "no-agora" comes free: round 0 of "agora"
-
-
-def _default_agora() -> TextAgoraConfig:
-    # Sized for ~30 minutes on the shared 2-core machine (every MiniLM pass is the cost: the
-    # labeller and the mask-and-refill MLM are MiniLM-sized): 1,000 gold, dev 200 + 200.
-    return TextAgoraConfig(train_size=1000, dev_size=400, test_size=1000, labeller_size=1000,
-                           n_thetas=2, max_tries=2, student=StudentConfig(steps=150),
-                           agora=AgoraConfig(max_mistakes=30, samples_per_mistake=4))
-
-
-@dataclass(frozen=True)
-class MiniatureConfig(Record):
-    """Everything that defines a miniature run (sizes for ~30 minutes on 2 busy cores).
-
-    Args:
-        task: a builtin task.
-        seeds: the seeds of the fine-tuning arms (θ seeds, sampler, loop); the data split, the
-            teacher and the KD pretraining are shared by all seeds.
-        student_shape: "D,A,H,I" of the student when `fptas_dir` is empty.
-        fptas_dir: an FPTAS output folder whose chosen shape is the student's.
-        teacher: the teacher MLM build (KD pretraining, mask-and-refill).
-        teacher_dir: a built teacher MLM folder (`RestrictedBertForMaskedLM`); wins over
-            `teacher` (e.g. a longer build someone already paid for).
-        pretrain: the KD pretraining run.
-        classifier_theta, classifier: the teacher classifier's fine-tuning (θ and run).
-        agora: the student's splits, learner, samplers, pool and loop (`TextAgoraConfig`;
-            `labeller_size` is ignored: the teacher classifier, trained on the same gold, is
-            the labeller).
-        arms: which of `ARMS` to run ("agora" always; "no-agora" is its round 0).
-        latency_batches, latency_seqs: the latency grid.
-        latency_repeats, latency_warmup, latency_threads: the profiler's settings.
-    """
-
-    task: str = "rt"
-    seeds: tuple[int, ...] = (0, 1, 2)
-    student_shape: str = STUDENT_SHAPE
-    fptas_dir: str = ""
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    teacher_dir: str = ""
-    pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(
-        steps=120, batch_size=16, eval_every=60, eval_blocks=64))
-    classifier_theta: Theta = field(default_factory=lambda: Theta(
-        seed=0, lr=1e-4, weight_decay=0.01, warmup_ratio=0.1, batch_size=32))
-    classifier: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(
-        epochs=2, patience=None))
-    agora: TextAgoraConfig = field(default_factory=_default_agora)
-    arms: tuple[str, ...] = ARMS
-    latency_batches: tuple[int, ...] = (1, 32)
-    latency_seqs: tuple[int, ...] = (64, 128)
-    latency_repeats: int = 10
-    latency_warmup: int = 3
-    latency_threads: int | None = None
-
-    def __post_init__(self) -> None:
-        check_choice("MiniatureConfig.task", self.task, TASKS)
-        for name in ("seeds", "arms", "latency_batches", "latency_seqs"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-            if not getattr(self, name):
-                raise ValueError(f"MiniatureConfig.{name} must not be empty")
-        for arm in self.arms:
-            check_choice("MiniatureConfig.arms", arm, ARMS)
-        if "agora" not in self.arms:
-            raise ValueError(f"MiniatureConfig.arms={self.arms!r} must include 'agora'")
-        for name in ("latency_batches", "latency_seqs"):
-            for v in getattr(self, name):
-                check_positive_int(f"MiniatureConfig.{name}", v)
-        check_positive_int("MiniatureConfig.latency_repeats", self.latency_repeats)
-        if not self.fptas_dir:
-            try:
-                parse_spec(self.student_shape)
-            except ValueError as exc:
-                raise ValueError(f"MiniatureConfig.student_shape={self.student_shape!r}: "
-                                 f"{exc}") from None
-        for name, cls in (("teacher", TeacherConfig), ("pretrain", PretrainConfig),
-                          ("classifier_theta", Theta), ("classifier", FinetuneConfig),
-                          ("agora", TextAgoraConfig)):
-            if not isinstance(getattr(self, name), cls):
-                raise TypeError(f"MiniatureConfig.{name} must be a {cls.__name__}, got "
-                                f"{getattr(self, name)!r}")
-        if self.agora.learner != "student":
-            raise ValueError("MiniatureConfig.agora.learner must be 'student'")
-
-    @classmethod
-    def smoke(cls, **changes: Any) -> MiniatureConfig:
-        """The whole path in about a minute: one seed, a D2-H32 student, the smoke teacher,
-        10 KD steps, one teacher epoch, `TextAgoraConfig.smoke()`, one latency condition."""
-        agora = TextAgoraConfig.smoke(train_size=48, dev_size=48, test_size=48)
-        smoke = dict(seeds=(0,), student_shape="2,2,32,64", teacher=TeacherConfig.smoke(),
-                     pretrain=PretrainConfig.smoke(checkpoint_every=0, eval_every=0),
-                     classifier=FinetuneConfig.smoke(epochs=1, patience=None),
-                     classifier_theta=Theta(seed=0, lr=1e-3, batch_size=16),
-                     agora=agora, latency_batches=(1,), latency_seqs=(16,), latency_repeats=2,
-                     latency_warmup=1, latency_threads=1)
-        return cls(**{**smoke, **changes})
-
-
-@dataclass(frozen=True)
-class LatencyPair(Record):
-    """Teacher and student median latency (ms) under one condition; `speedup` = their ratio."""
-
-    batch_size: int
-    seq_len: int
-    teacher_ms: float
-    student_ms: float
-
-    @property
-    def speedup(self) -> float:
-        return self.teacher_ms / self.student_ms
-
-
-@dataclass(frozen=True)
-class ArmRun(Record):
-    """One arm at one seed: its test accuracy (read once) and how its rounds went."""
-
-    arm: str
-    seed: int
-    test_accuracy: float
-    best_round: int
-    n_added: int
-    n_steps: int
-    dev_accuracy: tuple[float, ...] = ()  # best θ's, per round (dev-A)
-    select_accuracy: tuple[float | None, ...] = ()  # per round (dev-B)
-    labeller_on_mistakes: tuple[float | None, ...] = ()  # per round
-    accepted_per_source: tuple[tuple[tuple[str, float], ...], ...] = ()  # per round, by sampler
-
-
-@dataclass(frozen=True)
-class MiniatureResult(Record):
-    """The run: sizes, latencies, the teacher's and every arm's test accuracy, stage times."""
-
-    file_name = "miniature.json"
-
-    config: MiniatureConfig
-    teacher_spec: ArchSpec
-    student_spec: ArchSpec
-    teacher_effective: int
-    student_effective: int
-    latency: tuple[LatencyPair, ...]
-    teacher_test_accuracy: float
-    labeller_dev_accuracy: float
-    arms: tuple[ArmRun, ...]
-    pretrain: dict[str, Any]
-    seconds: dict[str, float]
-
-    @property
-    def size_ratio(self) -> float:
-        return self.student_effective / self.teacher_effective
-
-    def accuracy(self, arm: str) -> tuple[float, float, int]:
-        """(mean, sd, n) of an arm's test accuracy over seeds (sd 0 for one seed)."""
-        values = [a.test_accuracy for a in self.arms if a.arm == arm]
-        if not values:
-            raise ValueError(f"no arm {arm!r} in this run; arms: "
-                             f"{sorted({a.arm for a in self.arms})}")
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return statistics.fmean(values), sd, len(values)
-
-    def goals(self) -> dict[str, dict[str, Any]]:
-        """Issue 15's three goals: value, target, met, and the margin (positive = met by)."""
-        speed = min(p.speedup for p in self.latency)
-        acc = self.accuracy("agora")[0]
-        floor = self.teacher_test_accuracy - 0.01
-        return {
-            "effective size ≤ 20% of the teacher's": dict(
-                value=self.size_ratio, target=0.20, met=self.size_ratio <= 0.20,
-                margin=0.20 - self.size_ratio),
-            "≥ 5× faster (slowest condition)": dict(
-                value=speed, target=5.0, met=speed >= 5.0, margin=speed - 5.0),
-            "test accuracy ≥ teacher − 1 point": dict(
-                value=acc, target=floor, met=acc >= floor, margin=acc - floor),
-        }
 
 
 def _arm(arm: str, seed: int, run: TextRun, *, control: bool = False) -> ArmRun:
@@ -252,11 +77,85 @@ def _arm(arm: str, seed: int, run: TextRun, *, control: bool = False) -> ArmRun:
                                   for r in res.rounds))
 
 
+def budget_pick(result: FptasResult, teacher: ArchSpec, *, size_budget: float,
+                min_ops_ratio: float, seq_len: int = 128) -> Candidate:
+    """The user's pick from an FPTAS run under a size and a speed budget (project choice).
+
+    Among the run's *trained* candidates (measured e, not inherited), those whose effective
+    parameters are ≤ `size_budget` × the teacher's and whose analytic op count at `seq_len`
+    tokens is ≤ the teacher's / `min_ops_ratio`; of these, the lowest e (ties: fewer ops).
+
+    Raises:
+        ValueError: no trained candidate fits both budgets (the message says the closest).
+    """
+    t_eff = count_params(teacher).effective
+    t_ops = count_ops(teacher, seq_len=seq_len).total
+
+    def fits(c: Candidate) -> bool:
+        return (count_params(c.spec).effective <= size_budget * t_eff
+                and count_ops(c.spec, seq_len=seq_len).total * min_ops_ratio <= t_ops)
+
+    trained = [c for c in result.trained if c.error is not None]
+    inside = [c for c in trained if fits(c)]
+    if not inside:
+        raise ValueError(
+            f"no trained candidate of the FPTAS run is within size_budget={size_budget} of the "
+            f"teacher's effective size and min_ops_ratio={min_ops_ratio} (of {len(trained)} "
+            f"trained); loosen a budget or search a smaller space")
+    return min(inside, key=lambda c: (c.error, count_ops(c.spec, seq_len=seq_len).total))
+
+
 def student_spec(config: MiniatureConfig) -> ArchSpec:
-    """The student's shape: the FPTAS's choice when `fptas_dir` is set, else `student_shape`."""
-    if config.fptas_dir:
-        return load_result(config.fptas_dir).chosen.spec
-    return parse_spec(config.student_shape)
+    """The student's shape: from the FPTAS run when `fptas_dir` is set (see `fptas_pick`),
+    else `student_shape`."""
+    if not config.fptas_dir:
+        return parse_spec(config.student_shape)
+    result = load_result(config.fptas_dir)
+    if config.fptas_pick == "w":
+        return result.chosen.spec
+    return budget_pick(result, arch_of(minilm_dir()), size_budget=config.size_budget,
+                       min_ops_ratio=config.min_ops_ratio).spec
+
+
+def _teacher_classifier(config: MiniatureConfig, data: Any, tokenizer: Any, out: Path, *,
+                        progress: bool) -> FinetuneResult:
+    """MiniLM fine-tuned on the gold train set; a finished run in `out` with the same θ, epochs
+    and train size is reused (the data split is seeded, so a rerun in one work folder resumes
+    after the most expensive stage instead of repeating it)."""
+    if (out / FinetuneResult.file_name).is_file():
+        done = FinetuneResult.load(out)
+        if (done.theta == config.classifier_theta and done.epochs == config.classifier.epochs
+                and done.train_size == len(data["train"]) and done.model_dir
+                and Path(done.model_dir).is_dir()):
+            logger.info("miniature: reusing the teacher classifier in %s", out)
+            return done
+    return finetune(minilm_dir(), data, theta=config.classifier_theta, config=config.classifier,
+                    output_dir=out, tokenizer=tokenizer, progress=progress)
+
+
+def _kd_student(config: MiniatureConfig, spec: ArchSpec, mlm: Any, tokenizer: Any, out: Path,
+                *, progress: bool) -> PretrainResult:
+    """KD pretraining of the student (see `kd_route`); a finished run in `out` with the same
+    config and shape is reused."""
+    if (out / PretrainResult.file_name).is_file():
+        done = PretrainResult.load(out)
+        if (done.config == config.pretrain and done.model_dir
+                and Path(done.model_dir).is_dir() and arch_of(done.model_dir) == spec):
+            logger.info("miniature: reusing the KD student in %s", out)
+            return done
+    if config.kd_route == "cache" and not config.teacher_dir:
+        # keyed by the teacher's build settings (not its weights): the surrogate's cache
+        cache = teacher_cache(config.cache.replace(teacher=config.teacher),
+                              tokenizer=tokenizer).open()
+        return pretrain(spec, config.pretrain, tokenizer=tokenizer, cache=cache,
+                        output_dir=out, progress=progress)
+    blocks = corpus_blocks(build_corpus(seed=0), tokenizer, seq_len=config.pretrain.seq_len,
+                           max_train_blocks=config.pretrain.max_train_blocks,
+                           max_heldout_blocks=config.pretrain.eval_blocks,
+                           max_chars=config.pretrain.max_chars)
+    return pretrain(spec, config.pretrain, tokenizer=tokenizer, train_blocks=blocks.train,
+                    heldout_blocks=blocks.heldout, teacher=mlm, output_dir=out,
+                    progress=progress)
 
 
 def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: bool = False,
@@ -289,19 +188,12 @@ def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: 
     names = task_labels(data)
 
     stage("teacher classifier")
-    teacher_run = finetune(minilm_dir(), data, theta=config.classifier_theta,
-                           config=config.classifier, output_dir=out / "teacher_classifier",
-                           tokenizer=tokenizer, progress=progress)
+    teacher_run = _teacher_classifier(config, data, tokenizer, out / "teacher_classifier",
+                                      progress=progress)
     labeller = check_labeller(TextLabeller(teacher_run.model_dir), names)
 
     stage("KD pretraining")
-    blocks = corpus_blocks(build_corpus(seed=0), tokenizer, seq_len=config.pretrain.seq_len,
-                           max_train_blocks=config.pretrain.max_train_blocks,
-                           max_heldout_blocks=config.pretrain.eval_blocks,
-                           max_chars=config.pretrain.max_chars)
-    kd = pretrain(spec, config.pretrain, tokenizer=tokenizer, train_blocks=blocks.train,
-                  heldout_blocks=blocks.heldout, teacher=mlm, output_dir=out / "student_kd",
-                  progress=progress)
+    kd = _kd_student(config, spec, mlm, tokenizer, out / "student_kd", progress=progress)
 
     stage("samplers")
     embedder = SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
@@ -408,12 +300,8 @@ def miniature_table(result: MiniatureResult) -> str:
 
 
 __all__ = [
-    "ARMS",
     "ARM_LABELS",
-    "ArmRun",
-    "LatencyPair",
-    "MiniatureConfig",
-    "MiniatureResult",
+    "budget_pick",
     "miniature_table",
     "run_miniature",
     "student_spec",

@@ -98,6 +98,7 @@ class MaskRefillSampler:
         else:
             special_out = special
         self.mlm.eval()
+        device = next(self.mlm.parameters()).device
         for b in range(0, len(rows), self.batch_size):
             batch = rows[b:b + self.batch_size]
             width = max(len(r) for r in batch)
@@ -116,8 +117,11 @@ class MaskRefillSampler:
             masked = ids.clone()
             masked[pick] = tok.mask_token_id
             with torch.inference_mode():
-                hidden = self.mlm.bert(input_ids=masked, attention_mask=att).last_hidden_state
-                logits = self.mlm.cls(hidden[pick]).float() / self.temperature  # (n_masked, K)
+                # the MLM may sit on CUDA (load_teacher's "auto"); masking and sampling stay on
+                # the CPU generator, so only the forward pass moves
+                hidden = self.mlm.bert(input_ids=masked.to(device),
+                                       attention_mask=att.to(device)).last_hidden_state
+                logits = self.mlm.cls(hidden[pick.to(device)]).float().cpu() / self.temperature
                 logits[:, special_out] = -float("inf")
                 at = torch.arange(len(original))
                 orig_out = original if restricted is None else index_of[original]

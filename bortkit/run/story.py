@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bortkit.agora.miniature import MiniatureResult, miniature_table
+from bortkit.agora.miniature import miniature_table
+from bortkit.agora.miniature_records import MiniatureResult
 from bortkit.records import Record
 from bortkit.run import artifacts
 

@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from bortkit.agora.experiment import TextAgoraConfig
-from bortkit.agora.miniature import (
-    ArmRun,
-    LatencyPair,
-    MiniatureConfig,
-    MiniatureResult,
-    miniature_table,
-)
+from bortkit.agora.miniature import miniature_table
+from bortkit.agora.miniature_records import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
 from bortkit.arch import ArchSpec, count_params
+from bortkit.pretrain.cache import CacheConfig
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bort_miniature.py"
 
@@ -57,6 +53,8 @@ def test_goals_and_table_say_by_how_much():
     (dict(arms=("agora", "magic")), "arms"), (dict(latency_batches=(0,)), "latency_batches"),
     (dict(student_shape="2,3,128,512"), "2,3,128,512"),
     (dict(agora=TextAgoraConfig(learner="head")), "learner"),
+    (dict(kd_route="disk"), "kd_route"),
+    (dict(cache=CacheConfig(seq_len=128)), "cache.seq_len=128"),
 ])
 def test_config_validation(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -90,3 +88,64 @@ def test_benchmark_runs_end_to_end_at_smoke_size(tmp_path, capsys, one_thread):
     assert result.latency and all(p.speedup > 0 for p in result.latency)
     assert (tmp_path / "work" / "miniature.json").is_file()
     assert MiniatureResult.load(tmp_path / "work" / "miniature.json") == result
+
+
+@pytest.mark.slow
+def test_rerun_in_the_same_work_dir_reuses_the_classifier_and_the_kd_student(tmp_path,
+                                                                              monkeypatch):
+    """A rerun resumes after the expensive stages: the teacher classifier and the KD student
+    are loaded from the work folder, not trained again (and a changed KD config retrains)."""
+    from bortkit.agora import miniature
+
+    config = MiniatureConfig.smoke(arms=("agora",), latency_seqs=(8,))
+    first = miniature.run_miniature(config, tmp_path)
+    assert first.config.kd_route == "cache" and first.pretrain["steps"] == config.pretrain.steps
+
+    calls = {"finetune": 0, "pretrain": 0}
+    real_finetune, real_pretrain = miniature.finetune, miniature.pretrain
+
+    def count(name, real):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(miniature, "finetune", count("finetune", real_finetune))
+    monkeypatch.setattr(miniature, "pretrain", count("pretrain", real_pretrain))
+    again = miniature.run_miniature(config, tmp_path)
+    assert calls == {"finetune": 0, "pretrain": 0}
+    assert again.teacher_test_accuracy == first.teacher_test_accuracy
+    assert again.pretrain["model_dir"] == first.pretrain["model_dir"]
+    changed = config.replace(pretrain=config.pretrain.replace(steps=config.pretrain.steps + 1))
+    miniature.run_miniature(changed, tmp_path)
+    assert calls == {"finetune": 0, "pretrain": 1}
+
+
+def test_budget_pick_is_the_lowest_error_inside_both_budgets():
+    from bortkit.agora.miniature import budget_pick
+    from bortkit.arch import count_ops
+    from bortkit.search import FptasConfig, SearchSpace, fptas
+    from bortkit.search.evaluation import SyntheticEvaluator
+
+    res = fptas.search(SearchSpace.named("cpu"), FptasConfig(epsilon=0.25, steps=20),
+                       evaluator=SyntheticEvaluator(), progress=False)
+    teacher = ArchSpec(6, 12, 384, 1536)
+    t_eff, t_ops = count_params(teacher).effective, count_ops(teacher, seq_len=128).total
+    pick = budget_pick(res, teacher, size_budget=0.2, min_ops_ratio=10)
+    inside = [c for c in res.trained if count_params(c.spec).effective <= 0.2 * t_eff
+              and 10 * count_ops(c.spec, seq_len=128).total <= t_ops]
+    assert pick.trained and pick in inside and pick.error == min(c.error for c in inside)
+    assert len(inside) < res.n_trained  # the budgets did exclude something
+    loose = budget_pick(res, teacher, size_budget=1.0, min_ops_ratio=1.0)
+    assert loose.error <= pick.error
+    with pytest.raises(ValueError, match="size_budget=1e-06"):
+        budget_pick(res, teacher, size_budget=1e-6, min_ops_ratio=10)
+
+
+def test_config_takes_the_budget_pick_by_default(tmp_path):
+    config = MiniatureConfig(fptas_dir=str(tmp_path))
+    assert config.fptas_pick == "budget" and config.size_budget == 0.2
+    with pytest.raises(ValueError, match="fptas_pick"):
+        MiniatureConfig(fptas_pick="best")
+    with pytest.raises(ValueError, match="size_budget"):
+        MiniatureConfig(size_budget=1.5)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bortkit.agora.miniature import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
+from bortkit.agora.miniature_records import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
 from bortkit.arch import ArchSpec, count_params
 from bortkit.run import report, story
 
