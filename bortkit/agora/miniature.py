@@ -7,9 +7,9 @@
    best epoch on dev-A): the model the student must match, and Agora's labeller.
 2. **Shape.** From an FPTAS run (`fptas_dir`, notebook 02 or `bortkit fptas`), either W's
    argmax (`fptas_pick="w"`) or, by default, the user's pick from its front under the goal's
-   budgets (`fptas_pick="budget"`, `budget_pick`): the trained candidate of lowest e whose
-   effective size is ≤ `size_budget` of the teacher's and whose analytic op count is ≤
-   1/`min_ops_ratio` of the teacher's. Or a given shape (`student_shape`, default
+   budgets (`fptas_pick="budget"`, `bortkit.search.pick.budget_pick`): the trained candidate
+   of lowest e whose effective size is ≤ `size_budget` of the teacher's and whose analytic
+   op count is ≤ 1/`min_ops_ratio` of the teacher's. Or a given shape (`student_shape`, default
    `STUDENT_SHAPE`). Why not W: on the CPU space W's cost factors span (0, 1] while 1/e varies
    by ~9%, so W's argmax is the cheapest shape (docs/results.md, FPTAS vs baselines).
 3. **KD pretraining** of that shape from the teacher MLM (`bortkit.pretrain.engine.pretrain`,
@@ -43,7 +43,7 @@ from bortkit.agora.labellers import TextLabeller, check_labeller
 from bortkit.agora.miniature_records import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
 from bortkit.agora.splits import low_data_split, split_dev
 from bortkit.agora.student import StudentLearner
-from bortkit.arch import ArchSpec, count_ops, count_params, parse_spec
+from bortkit.arch import ArchSpec, count_params, parse_spec
 from bortkit.data.corpus import build_corpus
 from bortkit.embed import SentenceEmbedder
 from bortkit.finetune.classifier import arch_of
@@ -56,8 +56,8 @@ from bortkit.pretrain.mlm import corpus_blocks
 from bortkit.pretrain.records import PretrainResult
 from bortkit.pretrain.teacher import load_teacher, load_tokenizer, minilm_dir
 from bortkit.pretrain.teacher_head import model_class
-from bortkit.search import FptasResult, load_result
-from bortkit.search.result import Candidate
+from bortkit.search import load_result
+from bortkit.search.pick import pick
 from bortkit.theta import make_grid
 
 logger = logging.getLogger(__name__)
@@ -77,44 +77,13 @@ def _arm(arm: str, seed: int, run: TextRun, *, control: bool = False) -> ArmRun:
                                   for r in res.rounds))
 
 
-def budget_pick(result: FptasResult, teacher: ArchSpec, *, size_budget: float,
-                min_ops_ratio: float, seq_len: int = 128) -> Candidate:
-    """The user's pick from an FPTAS run under a size and a speed budget (project choice).
-
-    Among the run's *trained* candidates (measured e, not inherited), those whose effective
-    parameters are ≤ `size_budget` × the teacher's and whose analytic op count at `seq_len`
-    tokens is ≤ the teacher's / `min_ops_ratio`; of these, the lowest e (ties: fewer ops).
-
-    Raises:
-        ValueError: no trained candidate fits both budgets (the message says the closest).
-    """
-    t_eff = count_params(teacher).effective
-    t_ops = count_ops(teacher, seq_len=seq_len).total
-
-    def fits(c: Candidate) -> bool:
-        return (count_params(c.spec).effective <= size_budget * t_eff
-                and count_ops(c.spec, seq_len=seq_len).total * min_ops_ratio <= t_ops)
-
-    trained = [c for c in result.trained if c.error is not None]
-    inside = [c for c in trained if fits(c)]
-    if not inside:
-        raise ValueError(
-            f"no trained candidate of the FPTAS run is within size_budget={size_budget} of the "
-            f"teacher's effective size and min_ops_ratio={min_ops_ratio} (of {len(trained)} "
-            f"trained); loosen a budget or search a smaller space")
-    return min(inside, key=lambda c: (c.error, count_ops(c.spec, seq_len=seq_len).total))
-
-
 def student_spec(config: MiniatureConfig) -> ArchSpec:
     """The student's shape: from the FPTAS run when `fptas_dir` is set (see `fptas_pick`),
     else `student_shape`."""
     if not config.fptas_dir:
         return parse_spec(config.student_shape)
-    result = load_result(config.fptas_dir)
-    if config.fptas_pick == "w":
-        return result.chosen.spec
-    return budget_pick(result, arch_of(minilm_dir()), size_budget=config.size_budget,
-                       min_ops_ratio=config.min_ops_ratio).spec
+    return pick(load_result(config.fptas_dir), config.fptas_pick, arch_of(minilm_dir()),
+                size_budget=config.size_budget, min_ops_ratio=config.min_ops_ratio).spec
 
 
 def _teacher_classifier(config: MiniatureConfig, data: Any, tokenizer: Any, out: Path, *,
@@ -301,7 +270,6 @@ def miniature_table(result: MiniatureResult) -> str:
 
 __all__ = [
     "ARM_LABELS",
-    "budget_pick",
     "miniature_table",
     "run_miniature",
     "student_spec",

@@ -24,11 +24,12 @@ from bortkit.records import (
     check_positive_int,
     check_probability,
 )
+from bortkit.search.pick import PICKS
 from bortkit.theta import Theta
 
 ARMS = ("agora", "control", "no-kd")  # "no-agora" comes free: round 0 of "agora"
 KD_ROUTES = ("cache", "live")
-FPTAS_PICKS = ("budget", "w")
+FPTAS_PICKS = PICKS  # "w" or "budget" (bortkit.search.pick)
 
 
 def _default_agora() -> TextAgoraConfig:

@@ -8,13 +8,19 @@ attributes (a browser test drives them):
 
 * `figure`: the `FigureWidget`; traces in `TRACES` order, each point's `customdata` is its
   candidate index. Clicking a point calls `select(index)`.
-* `card`: an `ipywidgets.HTML` whose text reads ``D=… A=… H=… I=… p=… i=… e=… W=… θ=…``.
+* `card`: an `ipywidgets.HTML` whose text reads ``D=… A=… H=… I=… p=… i=… e=… W=… θ=…``, the
+  group, trained / inherited / audited and whether weights were kept (`card_text`; a point's
+  hover shows the same lines).
 * `epsilon_slider`: ε for the trimming preview; `kept_label` says how many would be trained;
   the "kept at ε" trace rings the representatives.
 * `params_range`, `ops_range`, `error_range`: `FloatRangeSlider` filters.
 * `figure.layout.annotations`: the Bort-like and BERT-like shapes of Ξ.
 * `export_button` / `export(index, folder)`: write the selected candidate as an HF
   ``config.json`` (`transformers.BertConfig`); `export_status` shows the path.
+* `checkpoint_button` / `export_checkpoint(index, folder)`: copy the selected candidate's kept
+  weights (a run with ``keep_weights``, `bortkit fptas --keep-weights DIR`) to
+  ``<folder>/<label>/``, a folder `transformers.AutoModel` loads (config.json + weights +
+  tokenizer); without kept weights the button is disabled and says why.
 * `widget`: the whole `VBox` to display.
 
 The data-shaping helpers (`filter_indices`, `trim_preview`, `card_text`) are plain functions
@@ -24,14 +30,16 @@ so tests check them without a browser. Nothing downstream depends on widget stat
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from bortkit.plots.pareto import pareto_data
+from bortkit.plots.pareto import card_lines, pareto_data
 from bortkit.search.result import Candidate, FptasResult
 from bortkit.search.trim import group_key, trim
 
 TRACES = ("trained", "not trained", "kept at ε", "Pareto front", "selected")
+NO_WEIGHTS = "no weights kept: run with keep_weights (bortkit fptas --keep-weights DIR)"
 
 
 def filter_indices(
@@ -67,28 +75,52 @@ def trim_preview(result: FptasResult, epsilon: float) -> tuple[int, ...]:
     return tuple(sorted(reps))
 
 
-def card_text(c: Candidate) -> str:
-    """One line per field: D, A, H, I, p, i, e, W, θ.
+def card_text(c: Candidate, *, representative: str = "") -> str:
+    """One line per field (`bortkit.plots.pareto.card_lines`, the hover's lines too): shape,
+    D, A, H, I, p, i, e, W, θ, group, trained / inherited / audited, checkpoint yes/no.
 
     e, W, θ are "—" when the candidate has no e; an inherited e says so and whose it is.
     """
-    s = c.spec
-    e = "—" if c.error is None else f"{c.error:.4f}"
-    w = "—" if c.w is None else f"{c.w:.4g}"
-    theta = "—" if c.theta is None else c.theta.label
-    note = (f"\n(not trained: e inherited from representative #{c.representative})"
-            if c.inherited else "\n(trained by the audit)" if c.audited else "")
-    return (f"{s.label}\nD={s.D} A={s.A} H={s.H} I={s.I}\n"
-            f"p={c.params:,} i={c.ops:,}\ne={e} W={w}\nθ={theta}{note}")
+    return "\n".join(card_lines(c, representative=representative))
+
+
+def _has_weights(folder: Path) -> bool:
+    return any(folder.glob("*.safetensors")) or any(folder.glob("*.bin"))
 
 
 def export_config(c: Candidate, folder: str | os.PathLike[str]) -> Path:
-    """Write `c`'s `transformers.BertConfig` to ``<folder>/<label>/config.json``."""
+    """Write `c`'s `transformers.BertConfig` to ``<folder>/<label>/config.json``.
+
+    A folder that already holds `c`'s exported checkpoint keeps the checkpoint's own
+    config.json (the same shape, plus what its weights need to load).
+    """
     target = Path(folder) / c.spec.label
     target.mkdir(parents=True, exist_ok=True)
     path = target / "config.json"
-    c.spec.to_bert_config().to_json_file(str(path))
+    if not (path.is_file() and _has_weights(target)):
+        c.spec.to_bert_config().to_json_file(str(path))
     return path
+
+
+def export_checkpoint(c: Candidate, folder: str | os.PathLike[str]) -> Path:
+    """Copy `c`'s kept weights (`Candidate.checkpoint`) to ``<folder>/<label>/``.
+
+    The copy is what the run kept: config.json, the weights, the tokenizer, and for the
+    surrogate's restricted-head student ``vocab.json`` (`transformers.AutoModel` loads the
+    encoder; `bortkit.pretrain.teacher_head.model_class()` the whole student).
+
+    Raises:
+        ValueError: `c` has no kept weights (the run did not keep any, or ran out of disk).
+        FileNotFoundError: the kept folder is gone.
+    """
+    if not c.checkpoint:
+        raise ValueError(f"{c.spec.label}: {NO_WEIGHTS}")
+    source = Path(c.checkpoint)
+    if not source.is_dir():
+        raise FileNotFoundError(f"{c.spec.label}: its kept weights {source} are gone")
+    target = Path(folder) / c.spec.label
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
 
 
 def _range(values: Sequence[float]) -> tuple[float, float]:
@@ -147,18 +179,21 @@ class ParetoExplorer:
         self.kept_label = w.HTML()
         self.card = w.HTML(value="<pre>click a point</pre>")
         self.export_button = w.Button(description="export config.json", icon="download")
+        self.checkpoint_button = w.Button(description="export checkpoint", icon="download")
         self.export_status = w.HTML()
         for ctl in (self.params_range, self.ops_range, self.error_range):
             ctl.observe(lambda _change: self.refresh(), names="value")
         self.epsilon_slider.observe(lambda _change: self._update_trim(), names="value")
         self.export_button.on_click(lambda _b: self.export())
+        self.checkpoint_button.on_click(lambda _b: self._export_checkpoint_clicked())
         for trace in f[:4]:
             trace.on_click(self._on_click)
         self.widget = w.VBox([
             w.HBox([w.VBox([self.params_range, self.ops_range, self.error_range]),
                     w.VBox([self.epsilon_slider, self.kept_label])]),
             self.figure,
-            w.HBox([self.card, w.VBox([self.export_button, self.export_status])]),
+            w.HBox([self.card, w.VBox([self.export_button, self.checkpoint_button,
+                                       self.export_status])]),
         ])
         self.refresh()
         self.select(result.chosen.index)
@@ -211,7 +246,13 @@ class ParetoExplorer:
             raise ValueError(f"index must be in [0, {self.result.n_space}), got {index}")
         self.selected = index
         c = self.result.candidates[index]
-        self.card.value = f"<pre class='bortkit-card'>{card_text(c)}</pre>"
+        text = "\n".join(self.data.cards[index])  # the hover's lines
+        self.card.value = f"<pre class='bortkit-card'>{text}</pre>"
+        kept = bool(c.checkpoint)
+        self.checkpoint_button.disabled = not kept
+        self.checkpoint_button.description = "export checkpoint" if kept else "no weights kept"
+        self.checkpoint_button.tooltip = (f"copy {c.checkpoint} to the export folder" if kept
+                                          else NO_WEIGHTS)
         self._set(4, [index])
         return c
 
@@ -225,9 +266,31 @@ class ParetoExplorer:
         self.export_status.value = f"wrote <code>{path}</code>"
         return path
 
+    def export_checkpoint(self, index: int | None = None,
+                          folder: str | os.PathLike[str] | None = None) -> Path:
+        """Copy the selected (or `index`) candidate's kept weights to ``<folder>/<label>/``
+        (`export_checkpoint`); without kept weights, `export_status` says why and this raises
+        `ValueError`."""
+        k = self.selected if index is None else index
+        if k is None:
+            raise ValueError("no candidate selected; click a point or pass index")
+        try:
+            path = export_checkpoint(self.result.candidates[k], folder or self.export_dir)
+        except (ValueError, FileNotFoundError) as exc:
+            self.export_status.value = f"not exported: {exc}"
+            raise
+        self.export_status.value = f"wrote checkpoint <code>{path}</code>"
+        return path
+
+    def _export_checkpoint_clicked(self) -> None:
+        try:
+            self.export_checkpoint()
+        except (ValueError, FileNotFoundError):
+            pass  # export_status already says why
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-__all__ = ["TRACES", "ParetoExplorer", "card_text", "export_config", "filter_indices",
-           "trim_preview"]
+__all__ = ["NO_WEIGHTS", "TRACES", "ParetoExplorer", "card_text", "export_checkpoint",
+           "export_config", "filter_indices", "trim_preview"]

@@ -121,27 +121,6 @@ def test_rerun_in_the_same_work_dir_reuses_the_classifier_and_the_kd_student(tmp
     assert calls == {"finetune": 0, "pretrain": 1}
 
 
-def test_budget_pick_is_the_lowest_error_inside_both_budgets():
-    from bortkit.agora.miniature import budget_pick
-    from bortkit.arch import count_ops
-    from bortkit.search import FptasConfig, SearchSpace, fptas
-    from bortkit.search.evaluation import SyntheticEvaluator
-
-    res = fptas.search(SearchSpace.named("cpu"), FptasConfig(epsilon=0.25, steps=20),
-                       evaluator=SyntheticEvaluator(), progress=False)
-    teacher = ArchSpec(6, 12, 384, 1536)
-    t_eff, t_ops = count_params(teacher).effective, count_ops(teacher, seq_len=128).total
-    pick = budget_pick(res, teacher, size_budget=0.2, min_ops_ratio=10)
-    inside = [c for c in res.trained if count_params(c.spec).effective <= 0.2 * t_eff
-              and 10 * count_ops(c.spec, seq_len=128).total <= t_ops]
-    assert pick.trained and pick in inside and pick.error == min(c.error for c in inside)
-    assert len(inside) < res.n_trained  # the budgets did exclude something
-    loose = budget_pick(res, teacher, size_budget=1.0, min_ops_ratio=1.0)
-    assert loose.error <= pick.error
-    with pytest.raises(ValueError, match="size_budget=1e-06"):
-        budget_pick(res, teacher, size_budget=1e-6, min_ops_ratio=10)
-
-
 def test_config_takes_the_budget_pick_by_default(tmp_path):
     config = MiniatureConfig(fptas_dir=str(tmp_path))
     assert config.fptas_pick == "budget" and config.size_budget == 0.2
