@@ -38,9 +38,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from bortkit.agora.experiment import EMBED_MAX_LENGTH, TextRun, build_sampler, run_text
 from bortkit.agora.labellers import TextLabeller, check_labeller
+from bortkit.agora.learners import split_xy, test_accuracy
 from bortkit.agora.miniature_records import ArmRun, LatencyPair, MiniatureConfig, MiniatureResult
+from bortkit.agora.pool import build_pool
 from bortkit.agora.splits import low_data_split, split_dev
 from bortkit.agora.student import StudentLearner
 from bortkit.arch import ArchSpec, count_params, parse_spec
@@ -127,6 +131,31 @@ def _kd_student(config: MiniatureConfig, spec: ArchSpec, mlm: Any, tokenizer: An
                     progress=progress)
 
 
+def _pool_distill(config: MiniatureConfig, seed: int, learner: StudentLearner, data: Any,
+                  labeller: TextLabeller, thetas: Any, steps: int) -> ArmRun:
+    """The "pool-distill" arm: plain task distillation, the question Agora's sampling must
+    answer. Gold + `pool_distill_size` random pool sentences (seeded; the pool excludes every
+    evaluation split) labelled by the labeller, trained on its probabilities
+    (`StudentConfig.soft_labels`); one fit per θ of `steps` steps (the agora arm's total
+    divided by |Θ|: equal training steps), θ chosen on dev-A, test read once."""
+    pool = build_pool(config.agora.pool).texts
+    rng = np.random.default_rng([seed, 11])
+    extra = [pool[i] for i in rng.choice(len(pool), size=min(config.pool_distill_size,
+                                                               len(pool)), replace=False)]
+    gold_x, gold_y = split_xy(data["train"])
+    dev_x, dev_y = split_xy(data["validation"])
+    x = [*gold_x, *extra]
+    y = np.concatenate([gold_y, labeller.probs(extra).argmax(axis=1)])
+    fits = []
+    for theta in thetas:
+        model = learner.fit(x, y, theta, seed=seed)
+        fits.append((float(np.mean(learner.predict(model, dev_x)[0] == dev_y)), model))
+    dev_acc, best = max(fits, key=lambda f: f[0])
+    return ArmRun(arm="pool-distill", seed=seed, test_accuracy=float(test_accuracy(
+        learner, best, data)), best_round=0, n_added=len(extra), n_steps=steps * len(thetas),
+        dev_accuracy=(dev_acc,))
+
+
 def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: bool = False,
                   on_stage: Callable[[str], None] | None = None) -> MiniatureResult:
     """Run the miniature experiment (see the module doc); writes ``miniature.json`` and the
@@ -194,6 +223,15 @@ def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: 
                                    select_accuracy=(run.result.rounds[0].select_accuracy,)))
                 if run.control is not None:
                     arms.append(_arm("control", seed, run, control=True))
+                if "pool-distill" in config.arms:
+                    stage(f"seed {seed}: pool-distill")
+                    steps = max(1, run.n_steps // len(thetas))
+                    distiller = StudentLearner(
+                        kd.model_dir, label_names=names, tokenizer=tokenizer,
+                        gold_texts=data["train"]["text"], soft_targets=labeller.probs,
+                        config=cfg.student.replace(steps=steps, soft_labels=True))
+                    arms.append(_pool_distill(config, seed, distiller, data, labeller, thetas,
+                                              steps))
 
     stage("latency")
     teacher_spec = arch_of(minilm_dir())
@@ -229,6 +267,7 @@ ARM_LABELS = {
     "no-agora": "ablation: no Agora (gold-only fine-tuning, same steps)",
     "control": "ablation: Agora control (random train points as sources)",
     "no-kd": "ablation: no KD pretraining (random-init student + Agora)",
+    "pool-distill": "comparison: task distillation on random pool sentences (no mistakes)",
 }
 
 
@@ -245,7 +284,7 @@ def miniature_table(result: MiniatureResult) -> str:
                 f"{result.teacher_effective / 1e6:.2f} M | " + " | ".join(
                     f"{p.teacher_ms:.1f}" for p in lat.values())
                 + f" | {result.teacher_test_accuracy:.3f} (1 run) |")
-    for arm in ("agora", "no-agora", "control", "no-kd"):
+    for arm in ("agora", "no-agora", "control", "no-kd", "pool-distill"):
         if not any(a.arm == arm for a in result.arms):
             continue
         mean, sd, n = result.accuracy(arm)

@@ -27,7 +27,8 @@ from bortkit.records import (
 from bortkit.search.pick import PICKS
 from bortkit.theta import Theta
 
-ARMS = ("agora", "control", "no-kd")  # "no-agora" comes free: round 0 of "agora"
+# "no-agora" comes free: round 0 of "agora"
+ARMS = ("agora", "control", "no-kd", "pool-distill")
 KD_ROUTES = ("cache", "live")
 FPTAS_PICKS = PICKS  # "w" or "budget" (bortkit.search.pick)
 
@@ -72,7 +73,10 @@ class MiniatureConfig(Record):
         agora: the student's splits, learner, samplers, pool and loop (`TextAgoraConfig`;
             `labeller_size` is ignored: the teacher classifier, trained on the same gold, is
             the labeller).
-        arms: which of `ARMS` to run ("agora" always; "no-agora" is its round 0).
+        arms: which of `ARMS` to run ("agora" always; "no-agora" is its round 0;
+            "pool-distill" is task distillation on `pool_distill_size` random pool sentences
+            labelled by the labeller, no mistakes, at the agora arm's training steps).
+        pool_distill_size: pool sentences the "pool-distill" arm adds to the gold train set.
         latency_batches, latency_seqs: the latency grid.
         latency_repeats, latency_warmup, latency_threads: the profiler's settings.
     """
@@ -97,6 +101,7 @@ class MiniatureConfig(Record):
         epochs=2, patience=None))
     agora: TextAgoraConfig = field(default_factory=_default_agora)
     arms: tuple[str, ...] = ARMS
+    pool_distill_size: int = 5000
     latency_batches: tuple[int, ...] = (1, 32)
     latency_seqs: tuple[int, ...] = (64, 128)
     latency_repeats: int = 10
@@ -109,6 +114,7 @@ class MiniatureConfig(Record):
         check_choice("MiniatureConfig.fptas_pick", self.fptas_pick, FPTAS_PICKS)
         check_probability("MiniatureConfig.size_budget", self.size_budget)
         check_positive("MiniatureConfig.min_ops_ratio", self.min_ops_ratio)
+        check_positive_int("MiniatureConfig.pool_distill_size", self.pool_distill_size)
         for name in ("seeds", "arms", "latency_batches", "latency_seqs"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
             if not getattr(self, name):
@@ -151,7 +157,7 @@ class MiniatureConfig(Record):
                      classifier=FinetuneConfig.smoke(epochs=1, patience=None),
                      classifier_theta=Theta(seed=0, lr=1e-3, batch_size=16),
                      agora=agora, latency_batches=(1,), latency_seqs=(16,), latency_repeats=2,
-                     latency_warmup=1, latency_threads=1)
+                     latency_warmup=1, latency_threads=1, pool_distill_size=32)
         return cls(**{**smoke, **changes})
 
 

@@ -54,6 +54,7 @@ def test_goals_and_table_say_by_how_much():
     (dict(student_shape="2,3,128,512"), "2,3,128,512"),
     (dict(agora=TextAgoraConfig(learner="head")), "learner"),
     (dict(kd_route="disk"), "kd_route"),
+    (dict(pool_distill_size=0), "pool_distill_size"),
     (dict(cache=CacheConfig(seq_len=128)), "cache.seq_len=128"),
 ])
 def test_config_validation(kw, match):
@@ -81,7 +82,12 @@ def test_benchmark_runs_end_to_end_at_smoke_size(tmp_path, capsys, one_thread):
     record = json.loads(out.read_text())
     assert {"command", "date_utc", "load_before", "load_after", "table", "goals"} <= set(record)
     result = MiniatureResult.from_dict(record["result"])
-    assert {a.arm for a in result.arms} == {"agora", "no-agora", "control", "no-kd"}
+    assert {a.arm for a in result.arms} == {"agora", "no-agora", "control", "no-kd",
+                                            "pool-distill"}
+    distill = [a for a in result.arms if a.arm == "pool-distill"][0]
+    assert distill.n_added == 32  # the smoke pool sample, labelled by the labeller
+    agora_steps = [a for a in result.arms if a.arm == "agora"][0].n_steps
+    assert abs(distill.n_steps - agora_steps) < 2  # equal training steps (integer division)
     agora = [a for a in result.arms if a.arm == "agora"][0]
     control = [a for a in result.arms if a.arm == "control"][0]
     assert control.n_added == agora.n_added and control.n_steps == agora.n_steps  # equal budget
