@@ -30,7 +30,7 @@ from pathlib import Path
 
 import bortkit  # noqa: F401 - sets the offline environment before transformers/datasets
 from bortkit.agora.miniature import miniature_table, run_miniature
-from bortkit.agora.miniature_records import MiniatureConfig
+from bortkit.agora.miniature_records import ARMS, MiniatureConfig
 from bortkit.pretrain.teacher import TeacherConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bort_miniature.json"
@@ -57,6 +57,10 @@ def config_from(args: argparse.Namespace) -> MiniatureConfig:
         changes["teacher_dir"] = args.teacher_dir
     if args.teacher_steps:
         changes["teacher"] = TeacherConfig(steps=args.teacher_steps)
+    if args.arms:
+        changes["arms"] = tuple(args.arms)
+    if args.pool_distill_size:
+        changes["pool_distill_size"] = args.pool_distill_size
     if args.kd_route:
         changes["kd_route"] = args.kd_route
     if args.kd_steps:
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--teacher-dir", help="a built teacher MLM folder to use as it is")
     p.add_argument("--teacher-steps", type=int, help="build/load the teacher MLM of N steps")
     p.add_argument("--kd-steps", type=int, help="KD pretraining steps")
+    p.add_argument("--arms", nargs="+", choices=ARMS,
+                   help=f"arms to run (default: all of {', '.join(ARMS)}; 'agora' always)")
+    p.add_argument("--pool-distill-size", type=int,
+                   help="pool sentences of the pool-distill arm (default 5000)")
     p.add_argument("--kd-route", choices=("cache", "live"),
                    help="KD from the teacher-output cache (default) or the live teacher")
     p.add_argument("--train-size", type=int, help="gold train examples (teacher and student)")
