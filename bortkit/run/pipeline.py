@@ -36,11 +36,11 @@ class Step(Record):
 
 
 # The quick profile fits in about 20 minutes on 2 cores; full is for a machine with more time.
-QUICK_TEACHER_STEPS = 400  # the quick profile's teacher build (32.5% held-out; default 1,500)
+QUICK_TEACHER_STEPS = 400  # the quick profile's teacher build (~32% held-out; default 2,000)
 # Parameter names are each notebook's own (see its parameters cell).
 PROFILES: dict[str, tuple[Step, ...]] = {
     # About 20 minutes on 2 cores from a fresh checkout, including the one-off builds of a
-    # 400-step teacher (not the default 1,500: ~12 quiet minutes alone) and its output cache,
+    # 400-step teacher (not the default 2,000: ~14 quiet minutes alone) and its output cache,
     # both cached afterwards. Sizes are a project choice for a quick look, not a result.
     "quick": (
         Step("01_profile", {"repeats": 10}),

@@ -256,12 +256,14 @@ def test_config_key_tracks_weight_settings():
     assert base.key() == TeacherConfig().key()
     for change in ({"head_lr": 1e-4}, {"body_lr": 1e-5}, {"head_only_steps": 0},
                    {"vocab_size_kept": 4096}, {"corpus_key": "x"}, {"precision": "fp32"},
-                   {"dropout": 0.0}, {"train_mlm_probability": 0.3}):
+                   {"dropout": 0.1}, {"dropout": None}, {"train_mlm_probability": 0.3},
+                   {"steps": 1500}):
         assert TeacherConfig(**change).key() != base.key(), change
     for same in ({"eval_every": 7}, {"checkpoint_every": 3}, {"device": "cpu"}):
         assert TeacherConfig(**same).key() == base.key(), same  # not the weights
     assert TeacherConfig.from_dict(TeacherConfig.smoke().to_dict()) == TeacherConfig.smoke()
     assert TeacherConfig.smoke().steps == 5
+    assert (base.steps, base.dropout) == (2000, 0.0)  # the measured 41.0% build
 
 
 @pytest.mark.parametrize("kw, match", [
