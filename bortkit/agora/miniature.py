@@ -33,6 +33,8 @@ the table says by how much a goal is missed. Smoke sizes live in `MiniatureConfi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -104,6 +106,15 @@ def _teacher_classifier(config: MiniatureConfig, data: Any, tokenizer: Any, out:
             return done
     return finetune(minilm_dir(), data, theta=config.classifier_theta, config=config.classifier,
                     output_dir=out, tokenizer=tokenizer, progress=progress)
+
+
+def _kd_source_id(config: MiniatureConfig) -> str:
+    """What the KD student is distilled from (teacher build, route, cache settings), hashed:
+    its work folder is named by it, so a changed teacher never reuses an old student."""
+    source = {"teacher": config.teacher.to_dict(), "teacher_dir": config.teacher_dir,
+              "kd_route": config.kd_route, "cache": config.cache.to_dict()}
+    blob = json.dumps(source, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
 
 
 def _kd_student(config: MiniatureConfig, spec: ArchSpec, mlm: Any, tokenizer: Any, out: Path,
@@ -191,7 +202,8 @@ def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: 
     labeller = check_labeller(TextLabeller(teacher_run.model_dir), names)
 
     stage("KD pretraining")
-    kd = _kd_student(config, spec, mlm, tokenizer, out / "student_kd", progress=progress)
+    kd = _kd_student(config, spec, mlm, tokenizer, out / f"student_kd-{_kd_source_id(config)}",
+                     progress=progress)
 
     stage("samplers")
     embedder = SentenceEmbedder(max_length=EMBED_MAX_LENGTH)

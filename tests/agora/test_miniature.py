@@ -125,6 +125,8 @@ def test_rerun_in_the_same_work_dir_reuses_the_classifier_and_the_kd_student(tmp
     changed = config.replace(pretrain=config.pretrain.replace(steps=config.pretrain.steps + 1))
     miniature.run_miniature(changed, tmp_path)
     assert calls == {"finetune": 0, "pretrain": 1}
+    other_teacher = config.replace(teacher=config.teacher.replace(head_lr=2e-3))
+    assert miniature._kd_source_id(other_teacher) != miniature._kd_source_id(config)
 
 
 def test_config_takes_the_budget_pick_by_default(tmp_path):
