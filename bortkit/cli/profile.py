@@ -15,7 +15,6 @@ import sys
 from bortkit import arch, records
 from bortkit.cli import args as types
 from bortkit.measure import DEFAULT_REFERENCES, ProfileConfig, profile_presets
-from bortkit.utils import DEVICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hold every model in memory and time them round-robin (fairer ratios on a "
         "shared machine; needs the memory of all models at once)",
     )
-    p.add_argument("--device", type=str, default="auto", choices=DEVICES,
-                   help="where the models run: auto (CUDA when present), cpu or cuda")
+    types.add_device(p, help_text="where the models run: auto (CUDA when present), cpu or cuda")
     p.add_argument("--json", metavar="FILE", default=None, type=types.nonempty,
                    help="write the full report here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -73,6 +71,7 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    types.require_device(args.device)  # a missing GPU fails before any measuring
     names = [n.strip() for n in args.presets.split(",") if n.strip()]
     for name in names:
         arch.get_preset(name)  # ValueError naming the bad preset, before any measuring
