@@ -20,9 +20,9 @@ from bortkit.pretrain.teacher import TeacherConfig
 from bortkit.records import (
     Record,
     check_choice,
+    check_float,
     check_positive,
     check_positive_int,
-    check_probability,
 )
 from bortkit.search.pick import PICKS
 from bortkit.theta import Theta
@@ -30,7 +30,6 @@ from bortkit.theta import Theta
 # "no-agora" comes free: round 0 of "agora"
 ARMS = ("agora", "control", "no-kd", "pool-distill")
 KD_ROUTES = ("cache", "live")
-FPTAS_PICKS = PICKS  # "w" or "budget" (bortkit.search.pick)
 
 
 def _default_agora() -> TextAgoraConfig:
@@ -111,8 +110,9 @@ class MiniatureConfig(Record):
     def __post_init__(self) -> None:
         check_choice("MiniatureConfig.task", self.task, TASKS)
         check_choice("MiniatureConfig.kd_route", self.kd_route, KD_ROUTES)
-        check_choice("MiniatureConfig.fptas_pick", self.fptas_pick, FPTAS_PICKS)
-        check_probability("MiniatureConfig.size_budget", self.size_budget)
+        check_choice("MiniatureConfig.fptas_pick", self.fptas_pick, PICKS)
+        check_float("MiniatureConfig.size_budget", self.size_budget, low=0.0, high=1.0,
+                    low_open=True)
         check_positive("MiniatureConfig.min_ops_ratio", self.min_ops_ratio)
         check_positive_int("MiniatureConfig.pool_distill_size", self.pool_distill_size)
         for name in ("seeds", "arms", "latency_batches", "latency_seqs"):
@@ -240,7 +240,6 @@ class MiniatureResult(Record):
 
 __all__ = [
     "ARMS",
-    "FPTAS_PICKS",
     "KD_ROUTES",
     "ArmRun",
     "LatencyPair",

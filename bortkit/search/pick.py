@@ -10,7 +10,7 @@ trained candidate inside those budgets: `budget_pick`. A project choice, not fro
 from __future__ import annotations
 
 from bortkit.arch import ArchSpec, count_ops, count_params
-from bortkit.records import check_positive, check_probability
+from bortkit.records import check_float, check_positive
 from bortkit.search.result import Candidate, FptasResult
 
 PICKS = ("w", "budget")
@@ -35,7 +35,7 @@ def budget_pick(result: FptasResult, reference: ArchSpec, *, size_budget: float 
     Raises:
         ValueError: a budget out of range, or no trained candidate fits both budgets.
     """
-    check_probability("size_budget", size_budget)
+    check_float("size_budget", size_budget, low=0.0, high=1.0, low_open=True)
     check_positive("min_ops_ratio", min_ops_ratio)
     ref_eff = count_params(reference).effective
     ref_ops = count_ops(reference, seq_len=seq_len).total

@@ -134,5 +134,6 @@ def test_config_takes_the_budget_pick_by_default(tmp_path):
     assert config.fptas_pick == "budget" and config.size_budget == 0.2
     with pytest.raises(ValueError, match="fptas_pick"):
         MiniatureConfig(fptas_pick="best")
-    with pytest.raises(ValueError, match="size_budget"):
-        MiniatureConfig(size_budget=1.5)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"size_budget must lie in \(0, 1\]"):
+            MiniatureConfig(size_budget=bad)

@@ -34,7 +34,7 @@ def test_pick_w_is_the_runs_choice_and_bad_input_is_named():
     assert pick(res, "budget", teacher) == budget_pick(res, teacher)
     with pytest.raises(ValueError, match="pick='best'"):
         pick(res, "best", teacher)
-    with pytest.raises(ValueError, match="size_budget"):
+    with pytest.raises(ValueError, match=r"size_budget must lie in \(0, 1\]"):
         budget_pick(res, teacher, size_budget=0.0)
     with pytest.raises(ValueError, match="min_ops_ratio"):
         budget_pick(res, teacher, min_ops_ratio=-1.0)
