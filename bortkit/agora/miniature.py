@@ -38,7 +38,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -142,21 +142,27 @@ def _kd_student(config: MiniatureConfig, spec: ArchSpec, mlm: Any, tokenizer: An
                     progress=progress)
 
 
-def _pool_distill(config: MiniatureConfig, seed: int, learner: StudentLearner, data: Any,
-                  labeller: TextLabeller, thetas: Any, steps: int) -> ArmRun:
+def _pool_distill(config: MiniatureConfig, seed: int, pool: Sequence[str], source: str, *,
+                  data: Any, names: Sequence[str], tokenizer: Any, labeller: TextLabeller,
+                  thetas: Any, steps: int) -> ArmRun:
     """The "pool-distill" arm: plain task distillation, the question Agora's sampling must
-    answer. Gold + `pool_distill_size` random pool sentences (seeded; the pool excludes every
-    evaluation split) labelled by the labeller, trained on its probabilities
-    (`StudentConfig.soft_labels`); one fit per θ of `steps` steps (the agora arm's total
-    divided by |Θ|: equal training steps), θ chosen on dev-A, test read once."""
-    pool = build_pool(config.agora.pool).texts
+    answer. Gold + `pool_distill_size` random `pool` sentences (seeded; the pool excludes every
+    evaluation split) labelled once by the labeller and trained on its probabilities
+    (`StudentConfig.soft_labels`); one fit of the student at `source` per θ, of `steps` steps
+    (the agora arm's total divided by |Θ|: equal training steps), θ chosen on dev-A, test read
+    once."""
     rng = np.random.default_rng([seed, 11])
-    extra = [pool[i] for i in rng.choice(len(pool), size=min(config.pool_distill_size,
-                                                               len(pool)), replace=False)]
+    size = min(config.pool_distill_size, len(pool))
+    extra = [pool[i] for i in rng.choice(len(pool), size=size, replace=False)]
+    probs = dict(zip(extra, labeller.probs(extra)))  # the one labelling pass
     gold_x, gold_y = split_xy(data["train"])
     dev_x, dev_y = split_xy(data["validation"])
+    learner = StudentLearner(
+        source, label_names=names, tokenizer=tokenizer,
+        gold_texts=gold_x, soft_targets=lambda texts: np.stack([probs[t] for t in texts]),
+        config=config.agora.student.replace(steps=steps, soft_labels=True))
     x = [*gold_x, *extra]
-    y = np.concatenate([gold_y, labeller.probs(extra).argmax(axis=1)])
+    y = np.concatenate([gold_y, [int(probs[t].argmax()) for t in extra]])
     fits = []
     for theta in thetas:
         model = learner.fit(x, y, theta, seed=seed)
@@ -208,6 +214,7 @@ def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: 
     stage("samplers")
     embedder = SentenceEmbedder(max_length=EMBED_MAX_LENGTH)
     sampler = build_sampler(cfg, mlm=mlm, tokenizer=tokenizer, embedder=embedder)
+    pool = build_pool(cfg.pool).texts if "pool-distill" in config.arms else ()  # read once
 
     arms: list[ArmRun] = []
     for seed in config.seeds:
@@ -237,13 +244,10 @@ def run_miniature(config: MiniatureConfig, output_dir: str | Path, *, progress: 
                     arms.append(_arm("control", seed, run, control=True))
                 if "pool-distill" in config.arms:
                     stage(f"seed {seed}: pool-distill")
-                    steps = max(1, run.n_steps // len(thetas))
-                    distiller = StudentLearner(
-                        kd.model_dir, label_names=names, tokenizer=tokenizer,
-                        gold_texts=data["train"]["text"], soft_targets=labeller.probs,
-                        config=cfg.student.replace(steps=steps, soft_labels=True))
-                    arms.append(_pool_distill(config, seed, distiller, data, labeller, thetas,
-                                              steps))
+                    arms.append(_pool_distill(
+                        config, seed, pool, kd.model_dir, data=data, names=names,
+                        tokenizer=tokenizer, labeller=labeller, thetas=thetas,
+                        steps=max(1, run.n_steps // len(thetas))))
 
     stage("latency")
     teacher_spec = arch_of(minilm_dir())
