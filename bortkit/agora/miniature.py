@@ -109,10 +109,12 @@ def _teacher_classifier(config: MiniatureConfig, data: Any, tokenizer: Any, out:
 
 
 def _kd_source_id(config: MiniatureConfig) -> str:
-    """What the KD student is distilled from (teacher build, route, cache settings), hashed:
-    its work folder is named by it, so a changed teacher never reuses an old student."""
-    source = {"teacher": config.teacher.to_dict(), "teacher_dir": config.teacher_dir,
-              "kd_route": config.kd_route, "cache": config.cache.to_dict()}
+    """What the KD student is distilled from (the teacher build's own key, the route, the
+    cache's key fields), hashed: its work folder is named by it, so a changed teacher never
+    reuses an old student, while settings that do not change weights (evaluation period,
+    device) keep it."""
+    source = {"teacher": config.teacher.key(), "teacher_dir": config.teacher_dir,
+              "kd_route": config.kd_route, "cache": config.cache.key_fields()}
     blob = json.dumps(source, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 

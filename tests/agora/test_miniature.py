@@ -127,6 +127,8 @@ def test_rerun_in_the_same_work_dir_reuses_the_classifier_and_the_kd_student(tmp
     assert calls == {"finetune": 0, "pretrain": 1}
     other_teacher = config.replace(teacher=config.teacher.replace(head_lr=2e-3))
     assert miniature._kd_source_id(other_teacher) != miniature._kd_source_id(config)
+    same_weights = config.replace(teacher=config.teacher.replace(eval_every=7, device="cpu"))
+    assert miniature._kd_source_id(same_weights) == miniature._kd_source_id(config)
 
 
 def test_config_takes_the_budget_pick_by_default(tmp_path):
