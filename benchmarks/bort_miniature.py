@@ -46,23 +46,14 @@ def _load() -> str:
 def config_from(args: argparse.Namespace) -> MiniatureConfig:
     """The run's `MiniatureConfig`: the defaults (or smoke sizes), then each flag given."""
     base = MiniatureConfig.smoke() if args.smoke else MiniatureConfig()
-    changes: dict = {}
-    if args.seeds is not None:
-        changes["seeds"] = tuple(args.seeds)
-    if args.shape:
-        changes["student_shape"] = args.shape
-    if args.fptas_dir:
-        changes["fptas_dir"] = args.fptas_dir
-    if args.teacher_dir:
-        changes["teacher_dir"] = args.teacher_dir
+    # flags that set one MiniatureConfig field as they are (lists become tuples)
+    direct = {"seeds": "seeds", "shape": "student_shape", "fptas_dir": "fptas_dir",
+              "teacher_dir": "teacher_dir", "arms": "arms",
+              "pool_distill_size": "pool_distill_size", "kd_route": "kd_route"}
+    changes: dict = {field: tuple(v) if isinstance(v, list) else v
+                     for flag, field in direct.items() if (v := getattr(args, flag))}
     if args.teacher_steps:
         changes["teacher"] = TeacherConfig(steps=args.teacher_steps)
-    if args.arms:
-        changes["arms"] = tuple(args.arms)
-    if args.pool_distill_size:
-        changes["pool_distill_size"] = args.pool_distill_size
-    if args.kd_route:
-        changes["kd_route"] = args.kd_route
     if args.kd_steps:
         changes["pretrain"] = base.pretrain.replace(steps=args.kd_steps)
     agora = base.agora
